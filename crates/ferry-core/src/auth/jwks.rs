@@ -1,0 +1,135 @@
+//! The issuer's signing keys, cached. Keys are fetched when the cache is older than its TTL, or
+//! when a token names a key we have not seen (the issuer rotated) — but at most once per
+//! `min_refresh`, so a flood of tokens with random `kid`s cannot make us hammer the issuer.
+
+use async_trait::async_trait;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// Where the keys come from: the issuer's `jwks_uri` over HTTPS, or ferry-local's own key.
+#[async_trait]
+pub trait JwksFetcher: Send + Sync {
+    async fn fetch(&self) -> anyhow::Result<JwkSet>;
+}
+
+struct Cached {
+    keys: JwkSet,
+    fetched_at: Instant,
+}
+
+pub struct JwksCache {
+    fetcher: Arc<dyn JwksFetcher>,
+    ttl: Duration,
+    min_refresh: Duration,
+    state: Mutex<Option<Cached>>,
+}
+
+impl JwksCache {
+    pub fn new(fetcher: Arc<dyn JwksFetcher>, ttl: Duration) -> Self {
+        Self {
+            fetcher,
+            ttl,
+            min_refresh: ttl.min(Duration::from_secs(10)),
+            state: Mutex::new(None),
+        }
+    }
+
+    /// The key with this `kid`; `Ok(None)` when the issuer does not have it.
+    pub async fn key(&self, kid: &str) -> anyhow::Result<Option<Jwk>> {
+        // One lock for lookup and refresh: concurrent misses wait for one fetch, not many.
+        let mut state = self.state.lock().await;
+        let now = Instant::now();
+        let (stale, may_refresh) = match state.as_ref() {
+            None => (true, true),
+            Some(c) => {
+                let age = now.duration_since(c.fetched_at);
+                (age >= self.ttl, age >= self.min_refresh)
+            }
+        };
+        let known = state.as_ref().and_then(|c| c.keys.find(kid).cloned());
+        if known.is_some() && !stale {
+            return Ok(known);
+        }
+        if !may_refresh {
+            return Ok(known);
+        }
+        match self.fetcher.fetch().await {
+            Ok(keys) => {
+                let found = keys.find(kid).cloned();
+                *state = Some(Cached {
+                    keys,
+                    fetched_at: now,
+                });
+                Ok(found)
+            }
+            // An issuer hiccup must not lock everyone out while we still hold its last keys.
+            Err(e) if known.is_some() => {
+                tracing::warn!(error = %e, "refreshing the issuer's keys failed; using the cached ones");
+                Ok(known)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Counting {
+        calls: AtomicUsize,
+        keys: JwkSet,
+    }
+
+    #[async_trait]
+    impl JwksFetcher for Counting {
+        async fn fetch(&self) -> anyhow::Result<JwkSet> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            Ok(self.keys.clone())
+        }
+    }
+
+    fn set(kid: &str) -> JwkSet {
+        serde_json::from_value(serde_json::json!({ "keys": [{
+            "kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
+            "n": "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw",
+            "e": "AQAB"
+        }] }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn unknown_kids_refresh_at_most_once_per_interval() {
+        let fetcher = Arc::new(Counting {
+            calls: AtomicUsize::new(0),
+            keys: set("k1"),
+        });
+        let cache = JwksCache::new(fetcher.clone(), Duration::from_secs(300));
+        assert!(cache.key("k1").await.unwrap().is_some());
+        for i in 0..100 {
+            assert!(cache.key(&format!("random-{i}")).await.unwrap().is_none());
+        }
+        assert_eq!(
+            fetcher.calls.load(Ordering::SeqCst),
+            1,
+            "a flood of unknown kids does not refetch"
+        );
+        assert!(cache.key("k1").await.unwrap().is_some());
+        assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn an_expired_cache_is_refetched() {
+        let fetcher = Arc::new(Counting {
+            calls: AtomicUsize::new(0),
+            keys: set("k1"),
+        });
+        let cache = JwksCache::new(fetcher.clone(), Duration::ZERO);
+        cache.key("k1").await.unwrap();
+        cache.key("k1").await.unwrap();
+        assert_eq!(fetcher.calls.load(Ordering::SeqCst), 2);
+    }
+}

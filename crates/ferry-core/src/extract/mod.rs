@@ -1,0 +1,401 @@
+//! Native text extraction, no cloud: PDFs with a text layer (lopdf) and plain text or CSV.
+//!
+//! The input is hostile: sizes are checked before anything is loaded, output is capped, and a
+//! panic inside the PDF parser becomes an error instead of taking the worker down.
+
+#[cfg(test)]
+mod tests;
+
+use anyhow::{Context, anyhow, bail};
+use serde::{Deserialize, Serialize};
+use std::io::{ErrorKind, Read};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtractLimits {
+    /// Characters kept over all pages.
+    pub max_chars: usize,
+    /// Pages read; the page count still reports every page.
+    pub max_pages: usize,
+    /// PDFs above this size are not loaded at all (lopdf holds the whole file in memory).
+    pub max_pdf_bytes: u64,
+}
+
+impl Default for ExtractLimits {
+    fn default() -> Self {
+        Self {
+            max_chars: 2_000_000,
+            max_pages: 2_000,
+            max_pdf_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtractedText {
+    pub pages: Vec<String>,
+    pub page_count: u32,
+    /// Some text was left out because of [`ExtractLimits`].
+    pub truncated: bool,
+}
+
+/// The text layer of a PDF, page by page. `Ok(None)` when the pages hold no text (a scan);
+/// `Err` when the file is too large, encrypted or cannot be parsed.
+pub fn extract_pdf(path: &Path, limits: &ExtractLimits) -> anyhow::Result<Option<ExtractedText>> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    if size > limits.max_pdf_bytes {
+        bail!(
+            "the PDF is {size} bytes, above the {} byte limit for text extraction",
+            limits.max_pdf_bytes
+        );
+    }
+    // lopdf indexes and unwraps on input it does not expect.
+    without_panics(|| pdf_text(path, limits))
+}
+
+/// Runs `f`, turning a panic into an error. AssertUnwindSafe is sound here because nothing
+/// `f` touches outlives a panic: the document is dropped with the unwinding frames.
+fn without_panics<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        Err(anyhow!("the PDF parser failed on this file: {message}"))
+    })
+}
+
+fn pdf_text(path: &Path, limits: &ExtractLimits) -> anyhow::Result<Option<ExtractedText>> {
+    let document = lopdf::Document::load(path).context("the file is not a readable PDF")?;
+    // lopdf has already tried the empty user password; still encrypted means a real password.
+    if document.is_encrypted() {
+        bail!("the PDF is encrypted");
+    }
+    let pages = document.get_pages();
+    let page_count = u32::try_from(pages.len()).context("too many pages")?;
+    let mut out = ExtractedText {
+        pages: Vec::new(),
+        page_count,
+        truncated: false,
+    };
+    let mut budget = limits.max_chars;
+    let mut first_error = None;
+    let mut has_text = false;
+    for (index, &number) in pages.keys().enumerate() {
+        if index >= limits.max_pages {
+            out.truncated = true;
+            break;
+        }
+        let mut raw = String::new();
+        // A page whose fonts or content cannot be decoded keeps what the others gave; only a
+        // document where nothing at all could be read counts as broken.
+        for chunk in document.extract_text_chunks(&[number]) {
+            match chunk {
+                Ok(text) => raw.push_str(&text),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        let mut sink = TextSink::new(budget);
+        sink.push_str(&raw);
+        out.truncated |= sink.truncated;
+        if sink.truncated && sink.chars == 0 {
+            // Nothing of this page fits: leave it out rather than list an empty page.
+            break;
+        }
+        budget -= sink.chars;
+        has_text |= sink.text.chars().any(|c| !c.is_whitespace());
+        out.pages.push(sink.text);
+        if out.truncated {
+            break;
+        }
+    }
+    match (has_text, first_error) {
+        (true, _) => Ok(Some(out)),
+        (false, Some(e)) => Err(anyhow!(e).context("no page of the PDF could be read")),
+        (false, None) => Ok(None),
+    }
+}
+
+/// The text of a plain text or CSV object, read as a stream up to `max_chars`. UTF-8, or
+/// UTF-16 when the text starts with its byte order mark; invalid sequences become U+FFFD.
+pub fn extract_text<R: Read>(
+    mut reader: R,
+    limits: &ExtractLimits,
+) -> anyhow::Result<ExtractedText> {
+    let mut sink = TextSink::new(limits.max_chars);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut decoder: Option<Decoder> = None;
+    // Bytes read before the encoding is known (fewer than a BOM).
+    let mut head: Vec<u8> = Vec::new();
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).context("reading the text"),
+        };
+        let mut data = &buf[..n];
+        let decoder = match &mut decoder {
+            Some(d) => d,
+            None => {
+                head.extend_from_slice(data);
+                if head.len() < 3 {
+                    continue;
+                }
+                let (d, bom) = Decoder::for_start(&head);
+                data = &head[bom..];
+                decoder.insert(d)
+            }
+        };
+        decoder.feed(data, &mut sink);
+        if sink.truncated {
+            break;
+        }
+        // `head` is only needed until the first decode.
+        head = Vec::new();
+    }
+    match decoder {
+        Some(mut d) => d.finish(&mut sink),
+        None => {
+            // Fewer than three bytes in all.
+            let (mut d, bom) = Decoder::for_start(&head);
+            d.feed(&head[bom..], &mut sink);
+            d.finish(&mut sink);
+        }
+    }
+    Ok(ExtractedText {
+        pages: vec![sink.text],
+        page_count: 1,
+        truncated: sink.truncated,
+    })
+}
+
+/// Incremental decoding across reads that may split a character.
+enum Decoder {
+    Utf8 {
+        pending: Vec<u8>,
+    },
+    Utf16 {
+        big_endian: bool,
+        odd: Option<u8>,
+        high: Option<u16>,
+    },
+}
+
+impl Decoder {
+    /// The decoder for a text starting with `head`, and the length of its byte order mark.
+    fn for_start(head: &[u8]) -> (Self, usize) {
+        if head.starts_with(b"\xEF\xBB\xBF") {
+            (
+                Self::Utf8 {
+                    pending: Vec::new(),
+                },
+                3,
+            )
+        } else if head.starts_with(b"\xFF\xFE") {
+            (
+                Self::Utf16 {
+                    big_endian: false,
+                    odd: None,
+                    high: None,
+                },
+                2,
+            )
+        } else if head.starts_with(b"\xFE\xFF") {
+            (
+                Self::Utf16 {
+                    big_endian: true,
+                    odd: None,
+                    high: None,
+                },
+                2,
+            )
+        } else {
+            (
+                Self::Utf8 {
+                    pending: Vec::new(),
+                },
+                0,
+            )
+        }
+    }
+
+    fn feed(&mut self, mut data: &[u8], sink: &mut TextSink) {
+        match self {
+            Self::Utf8 { pending } => {
+                // Complete the character split by the previous read, at most 3 bytes.
+                while !pending.is_empty() && !data.is_empty() {
+                    pending.push(data[0]);
+                    data = &data[1..];
+                    match std::str::from_utf8(pending) {
+                        Ok(s) => {
+                            sink.push_str(s);
+                            pending.clear();
+                        }
+                        Err(e) if e.error_len().is_none() => {}
+                        Err(_) => {
+                            // Not a continuation after all: replace the bad lead and re-read
+                            // what followed it.
+                            sink.push_char(char::REPLACEMENT_CHARACTER);
+                            let rest = pending.split_off(1);
+                            pending.clear();
+                            decode_utf8(&rest, pending, sink);
+                        }
+                    }
+                }
+                if pending.is_empty() {
+                    decode_utf8(data, pending, sink);
+                }
+            }
+            Self::Utf16 {
+                big_endian,
+                odd,
+                high,
+            } => {
+                let mut bytes = data.iter().copied();
+                loop {
+                    let (a, b) = match odd.take() {
+                        Some(a) => match bytes.next() {
+                            Some(b) => (a, b),
+                            None => {
+                                *odd = Some(a);
+                                break;
+                            }
+                        },
+                        None => match (bytes.next(), bytes.next()) {
+                            (Some(a), Some(b)) => (a, b),
+                            (Some(a), None) => {
+                                *odd = Some(a);
+                                break;
+                            }
+                            _ => break,
+                        },
+                    };
+                    let unit = if *big_endian {
+                        u16::from_be_bytes([a, b])
+                    } else {
+                        u16::from_le_bytes([a, b])
+                    };
+                    push_utf16(unit, high, sink);
+                    if sink.truncated {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whatever was cut off at the end of the stream becomes a replacement character.
+    fn finish(&mut self, sink: &mut TextSink) {
+        let incomplete = match self {
+            Self::Utf8 { pending } => !pending.is_empty(),
+            Self::Utf16 { odd, high, .. } => odd.is_some() || high.is_some(),
+        };
+        if incomplete {
+            sink.push_char(char::REPLACEMENT_CHARACTER);
+        }
+    }
+}
+
+/// Decodes `data` lossily into `sink`, leaving a character cut at the end in `pending`.
+fn decode_utf8(mut data: &[u8], pending: &mut Vec<u8>, sink: &mut TextSink) {
+    while !data.is_empty() && !sink.truncated {
+        match std::str::from_utf8(data) {
+            Ok(s) => {
+                sink.push_str(s);
+                return;
+            }
+            Err(e) => {
+                let (valid, rest) = data.split_at(e.valid_up_to());
+                // from_utf8 has just checked `valid`.
+                sink.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                match e.error_len() {
+                    Some(bad) => {
+                        sink.push_char(char::REPLACEMENT_CHARACTER);
+                        data = &rest[bad..];
+                    }
+                    None => {
+                        pending.extend_from_slice(rest);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn push_utf16(unit: u16, high: &mut Option<u16>, sink: &mut TextSink) {
+    if let Some(h) = high.take() {
+        if (0xDC00..0xE000).contains(&unit) {
+            let c = 0x10000 + ((u32::from(h) - 0xD800) << 10) + (u32::from(unit) - 0xDC00);
+            sink.push_char(char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER));
+            return;
+        }
+        sink.push_char(char::REPLACEMENT_CHARACTER);
+    }
+    if (0xD800..0xDC00).contains(&unit) {
+        *high = Some(unit);
+    } else {
+        sink.push_char(char::from_u32(u32::from(unit)).unwrap_or(char::REPLACEMENT_CHARACTER));
+    }
+}
+
+/// Collects cleaned text up to a number of characters: line ends normalised to `\n`, NUL and
+/// other control characters dropped (they break viewers and JSON consumers), tabs kept.
+struct TextSink {
+    text: String,
+    chars: usize,
+    max: usize,
+    /// A character was refused because the limit was reached.
+    truncated: bool,
+    after_cr: bool,
+    at_start: bool,
+}
+
+impl TextSink {
+    fn new(max: usize) -> Self {
+        Self {
+            text: String::new(),
+            chars: 0,
+            max,
+            truncated: false,
+            after_cr: false,
+            at_start: true,
+        }
+    }
+
+    fn push_str(&mut self, s: &str) {
+        for c in s.chars() {
+            self.push_char(c);
+            if self.truncated {
+                return;
+            }
+        }
+    }
+
+    fn push_char(&mut self, c: char) {
+        let at_start = std::mem::replace(&mut self.at_start, false);
+        let after_cr = std::mem::replace(&mut self.after_cr, c == '\r');
+        let kept = match c {
+            '\r' => '\n',
+            '\n' if after_cr => return,
+            '\n' | '\t' => c,
+            // A byte order mark left in the text is not content.
+            '\u{FEFF}' if at_start => return,
+            c if c.is_control() => return,
+            c => c,
+        };
+        if self.chars >= self.max {
+            self.truncated = true;
+            return;
+        }
+        self.text.push(kept);
+        self.chars += 1;
+    }
+}

@@ -1,0 +1,482 @@
+//! In-memory adapters of every port: for the services' tests and for benchmarks of the request
+//! path without I/O. Not for production: nothing here is durable.
+
+use crate::audit::{AuditEvent, AuditPage, AuditQuery};
+use crate::ids::{TransferId, UserId};
+use crate::model::{Transfer, User};
+use crate::ports::{
+    ByteStream, Catalog, Clock, CompletedPart, Deliverer, DeliveryError, DirectoryError, Job,
+    Mailer, NewUser, ObjectStore, OutgoingMail, PresignedRequest, SaveError, StoreError,
+    UserDirectory, UserPatch, WorkQueue,
+};
+use crate::values::{ContentMd5, EmailAddress};
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use md5::{Digest, Md5};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An open multipart upload: its object key and the parts received so far.
+type OpenUpload = (String, BTreeMap<u32, Bytes>);
+
+#[derive(Default)]
+pub struct MemoryStore {
+    objects: Mutex<HashMap<String, Bytes>>,
+    uploads: Mutex<HashMap<String, OpenUpload>>,
+}
+
+impl MemoryStore {
+    /// What a client's PUT to a presigned URL does.
+    pub fn put_object(&self, key: &str, body: impl Into<Bytes>) {
+        lock(&self.objects).insert(key.to_owned(), body.into());
+    }
+
+    /// What a client's part PUT does; returns the part's ETag.
+    pub fn put_part(&self, upload_id: &str, number: u32, body: impl Into<Bytes>) -> String {
+        let body = body.into();
+        let etag = format!("\"{}\"", hex::encode(Md5::digest(&body)));
+        if let Some((_, parts)) = lock(&self.uploads).get_mut(upload_id) {
+            parts.insert(number, body);
+        }
+        etag
+    }
+
+    pub fn object(&self, key: &str) -> Option<Bytes> {
+        lock(&self.objects).get(key).cloned()
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<_> = lock(&self.objects).keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
+    pub fn open_uploads(&self) -> usize {
+        lock(&self.uploads).len()
+    }
+}
+
+#[async_trait]
+impl ObjectStore for MemoryStore {
+    async fn presign_put(
+        &self,
+        key: &str,
+        md5: &ContentMd5,
+        _size: u64,
+        _expires_at: DateTime<Utc>,
+    ) -> anyhow::Result<PresignedRequest> {
+        Ok(PresignedRequest {
+            method: "PUT".into(),
+            url: format!("memory://{key}"),
+            headers: [("Content-MD5".to_owned(), md5.to_base64())].into(),
+        })
+    }
+
+    async fn create_multipart(&self, key: &str) -> anyhow::Result<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        lock(&self.uploads).insert(id.clone(), (key.to_owned(), BTreeMap::new()));
+        Ok(id)
+    }
+
+    async fn presign_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        md5: &ContentMd5,
+        _: DateTime<Utc>,
+    ) -> anyhow::Result<PresignedRequest> {
+        Ok(PresignedRequest {
+            method: "PUT".into(),
+            url: format!("memory://{key}?upload_id={upload_id}&part={number}"),
+            headers: [("Content-MD5".to_owned(), md5.to_base64())].into(),
+        })
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[CompletedPart],
+    ) -> Result<(), StoreError> {
+        let mut uploads = lock(&self.uploads);
+        let Some((upload_key, stored)) = uploads.get(upload_id) else {
+            return if self.object(key).is_some() {
+                Ok(())
+            } else {
+                Err(StoreError::InvalidParts("no such upload".into()))
+            };
+        };
+        if upload_key != key {
+            return Err(StoreError::InvalidParts(
+                "the upload belongs to another object".into(),
+            ));
+        }
+        let mut body = Vec::new();
+        for part in parts {
+            let data = stored.get(&part.number).ok_or_else(|| {
+                StoreError::InvalidParts(format!("part {} was not uploaded", part.number))
+            })?;
+            let etag = hex::encode(Md5::digest(data));
+            if part.etag.trim_matches('"') != etag {
+                return Err(StoreError::InvalidParts(format!(
+                    "part {}: the ETag does not match",
+                    part.number
+                )));
+            }
+            body.extend_from_slice(data);
+        }
+        uploads.remove(upload_id);
+        drop(uploads);
+        self.put_object(key, body);
+        Ok(())
+    }
+
+    async fn abort_multipart(&self, _key: &str, upload_id: &str) -> anyhow::Result<()> {
+        lock(&self.uploads).remove(upload_id);
+        Ok(())
+    }
+
+    async fn presign_get(
+        &self,
+        key: &str,
+        _name: &str,
+        _type: &str,
+        _: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
+        Ok(format!("memory://{key}?download"))
+    }
+
+    async fn get(&self, key: &str) -> anyhow::Result<Option<ByteStream>> {
+        Ok(self.object(key).map(|bytes| {
+            // Small chunks, so consumers are exercised across chunk boundaries.
+            let chunks: Vec<std::io::Result<Bytes>> = bytes
+                .chunks(64 * 1024)
+                .map(|c| Ok(Bytes::copy_from_slice(c)))
+                .collect();
+            Box::pin(futures_util::stream::iter(chunks)) as ByteStream
+        }))
+    }
+
+    async fn size(&self, key: &str) -> anyhow::Result<Option<u64>> {
+        Ok(self.object(key).map(|b| b.len() as u64))
+    }
+
+    async fn put_small(&self, key: &str, body: Bytes, _content_type: &str) -> anyhow::Result<()> {
+        self.put_object(key, body);
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> anyhow::Result<()> {
+        lock(&self.objects).remove(key);
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryCatalog {
+    transfers: Mutex<HashMap<TransferId, Transfer>>,
+    audit: Mutex<Vec<AuditEvent>>,
+}
+
+impl MemoryCatalog {
+    pub fn audit_actions(&self, transfer: TransferId) -> Vec<String> {
+        lock(&self.audit)
+            .iter()
+            .filter(|e| e.transfer_id == Some(transfer))
+            .map(|e| e.action.clone())
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Catalog for MemoryCatalog {
+    async fn create_transfer(&self, transfer: &Transfer) -> anyhow::Result<()> {
+        let mut t = transfer.clone();
+        t.version = 0;
+        lock(&self.transfers).insert(t.id, t);
+        Ok(())
+    }
+
+    async fn get_transfer(&self, id: TransferId) -> anyhow::Result<Option<Transfer>> {
+        Ok(lock(&self.transfers).get(&id).cloned())
+    }
+
+    async fn save_transfer(&self, transfer: &Transfer) -> Result<(), SaveError> {
+        let mut all = lock(&self.transfers);
+        match all.get(&transfer.id) {
+            Some(stored) if stored.version == transfer.version => {
+                let mut t = transfer.clone();
+                t.version += 1;
+                all.insert(t.id, t);
+                Ok(())
+            }
+            _ => Err(SaveError::Conflict),
+        }
+    }
+
+    async fn list_sent(&self, sender: &UserId, limit: usize) -> anyhow::Result<Vec<Transfer>> {
+        let mut out: Vec<_> = lock(&self.transfers)
+            .values()
+            .filter(|t| &t.sender.id == sender)
+            .cloned()
+            .collect();
+        out.sort_by_key(|t| std::cmp::Reverse(t.created_at));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    async fn list_received(
+        &self,
+        email: &EmailAddress,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Transfer>> {
+        let mut out: Vec<_> = lock(&self.transfers)
+            .values()
+            .filter(|t| t.recipient(email).is_some())
+            .cloned()
+            .collect();
+        out.sort_by_key(|t| std::cmp::Reverse(t.created_at));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    async fn find_link(
+        &self,
+        link_hash: &str,
+    ) -> anyhow::Result<Option<(TransferId, EmailAddress)>> {
+        Ok(lock(&self.transfers).values().find_map(|t| {
+            t.recipients
+                .iter()
+                .find(|r| r.link_hash.as_deref() == Some(link_hash))
+                .map(|r| (t.id, r.email.clone()))
+        }))
+    }
+
+    async fn expired_before(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<TransferId>> {
+        Ok(lock(&self.transfers)
+            .values()
+            .filter(|t| !t.content_deleted && t.expires_at <= now)
+            .map(|t| t.id)
+            .take(limit)
+            .collect())
+    }
+
+    async fn append_audit(&self, event: &AuditEvent) -> anyhow::Result<()> {
+        lock(&self.audit).push(event.clone());
+        Ok(())
+    }
+
+    async fn query_audit(&self, query: &AuditQuery) -> anyhow::Result<AuditPage> {
+        let events = lock(&self.audit)
+            .iter()
+            .rev()
+            .filter(|e| query.transfer_id.is_none() || e.transfer_id == query.transfer_id)
+            .filter(|e| query.actor.as_ref().is_none_or(|a| &e.actor == a))
+            .filter(|e| query.since.is_none_or(|s| e.at >= s))
+            .filter(|e| query.until.is_none_or(|u| e.at < u))
+            .take(query.limit.max(1))
+            .cloned()
+            .collect();
+        Ok(AuditPage {
+            events,
+            next_cursor: None,
+        })
+    }
+
+    async fn scrub(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryQueue {
+    jobs: Mutex<VecDeque<Job>>,
+}
+
+impl MemoryQueue {
+    pub fn pop(&self) -> Option<Job> {
+        lock(&self.jobs).pop_front()
+    }
+
+    pub fn len(&self) -> usize {
+        lock(&self.jobs).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait]
+impl WorkQueue for MemoryQueue {
+    async fn enqueue(&self, job: &Job, _delay: Duration) -> anyhow::Result<()> {
+        lock(&self.jobs).push_back(job.clone());
+        Ok(())
+    }
+}
+
+/// Keeps the last message per idempotency key, as ferry-local's outbox does.
+#[derive(Default)]
+pub struct MemoryMailer {
+    sent: Mutex<Vec<OutgoingMail>>,
+}
+
+impl MemoryMailer {
+    pub fn sent(&self) -> Vec<OutgoingMail> {
+        lock(&self.sent).clone()
+    }
+}
+
+#[async_trait]
+impl Mailer for MemoryMailer {
+    async fn send(&self, mail: &OutgoingMail) -> anyhow::Result<()> {
+        let mut sent = lock(&self.sent);
+        sent.retain(|m| m.idempotency_key != mail.idempotency_key);
+        sent.push(mail.clone());
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryDirectory {
+    users: Mutex<Vec<User>>,
+}
+
+#[async_trait]
+impl UserDirectory for MemoryDirectory {
+    async fn get(&self, id: &UserId) -> anyhow::Result<Option<User>> {
+        Ok(lock(&self.users).iter().find(|u| &u.id == id).cloned())
+    }
+
+    async fn find_by_email(&self, email: &EmailAddress) -> anyhow::Result<Option<User>> {
+        Ok(lock(&self.users)
+            .iter()
+            .find(|u| &u.email == email)
+            .cloned())
+    }
+
+    async fn list(&self) -> anyhow::Result<Vec<User>> {
+        Ok(lock(&self.users).clone())
+    }
+
+    async fn create(&self, user: NewUser) -> Result<User, DirectoryError> {
+        let mut users = lock(&self.users);
+        if users.iter().any(|u| u.email == user.email) {
+            return Err(DirectoryError::EmailTaken);
+        }
+        let created = User {
+            id: UserId::parse(&uuid::Uuid::new_v4().to_string()).expect("a uuid is a user id"),
+            email: user.email,
+            name: user.name,
+            roles: user.roles,
+            enabled: true,
+        };
+        users.push(created.clone());
+        Ok(created)
+    }
+
+    async fn update(&self, id: &UserId, patch: UserPatch) -> Result<User, DirectoryError> {
+        let mut users = lock(&self.users);
+        let user = users
+            .iter_mut()
+            .find(|u| &u.id == id)
+            .ok_or(DirectoryError::NotFound)?;
+        if let Some(name) = patch.name {
+            user.name = name;
+        }
+        if let Some(roles) = patch.roles {
+            user.roles = roles;
+        }
+        if let Some(enabled) = patch.enabled {
+            user.enabled = enabled;
+        }
+        Ok(user.clone())
+    }
+
+    async fn delete(&self, id: &UserId) -> Result<(), DirectoryError> {
+        let mut users = lock(&self.users);
+        let before = users.len();
+        users.retain(|u| &u.id != id);
+        if users.len() == before {
+            Err(DirectoryError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Records what would have been sent; refuses URLs that do not start with `https://`.
+#[derive(Default)]
+pub struct MemoryDeliverer {
+    pub sent: Mutex<Vec<(String, usize)>>,
+}
+
+#[async_trait]
+impl Deliverer for MemoryDeliverer {
+    async fn check_target(&self, url: &str) -> Result<(), DeliveryError> {
+        if url.starts_with("https://") {
+            Ok(())
+        } else {
+            Err(DeliveryError::Refused("only https URLs".into()))
+        }
+    }
+
+    async fn put(
+        &self,
+        url: &str,
+        mut body: ByteStream,
+        _size: u64,
+        _md5: &ContentMd5,
+    ) -> Result<(), DeliveryError> {
+        use futures_util::StreamExt;
+        self.check_target(url).await?;
+        let mut n = 0;
+        while let Some(chunk) = body.next().await {
+            n += chunk
+                .map_err(|e| DeliveryError::Failed(e.to_string()))?
+                .len();
+        }
+        lock(&self.sent).push((url.to_owned(), n));
+        Ok(())
+    }
+
+    async fn post(
+        &self,
+        url: &str,
+        body: Bytes,
+        _headers: &[(String, String)],
+    ) -> Result<(), DeliveryError> {
+        self.check_target(url).await?;
+        lock(&self.sent).push((url.to_owned(), body.len()));
+        Ok(())
+    }
+}
+
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(now: DateTime<Utc>) -> Self {
+        Self(Mutex::new(now))
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        *lock(&self.0) += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *lock(&self.0)
+    }
+}

@@ -1,0 +1,118 @@
+//! Application services: the use cases, written once over the ports and run unchanged by
+//! ferry-local and by the Lambda functions.
+
+pub mod access;
+pub mod admin;
+pub mod authorize;
+pub mod deliveries;
+pub mod pipeline;
+pub mod purge;
+pub mod session;
+pub mod transfers;
+
+use crate::audit::AuditEvent;
+use crate::auth::oidc::OidcVerifier;
+use crate::auth::recipient::RecipientTokens;
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::ids::TransferId;
+use crate::model::Transfer;
+use crate::ports::{
+    Catalog, Clock, Deliverer, Mailer, ObjectStore, SaveError, TextExtractor, UserDirectory,
+    WorkQueue,
+};
+use std::sync::Arc;
+
+/// Everything the services reach outside the process, chosen by a composition root.
+#[derive(Clone)]
+pub struct Ports {
+    pub store: Arc<dyn ObjectStore>,
+    pub catalog: Arc<dyn Catalog>,
+    pub queue: Arc<dyn WorkQueue>,
+    pub mailer: Arc<dyn Mailer>,
+    pub users: Arc<dyn UserDirectory>,
+    pub extractor: Arc<dyn TextExtractor>,
+    pub deliverer: Arc<dyn Deliverer>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub struct Ferry {
+    pub ports: Ports,
+    pub settings: Settings,
+    pub recipient_tokens: RecipientTokens,
+    pub oidc: OidcVerifier,
+}
+
+/// Whether an update changed the transfer (and so must be saved).
+pub enum Step<T> {
+    Save(T),
+    Keep(T),
+}
+
+/// Optimistic concurrency retries before giving up; contention is per transfer, so a handful
+/// is plenty.
+const MAX_SAVE_ATTEMPTS: usize = 16;
+
+impl Ferry {
+    pub fn new(
+        ports: Ports,
+        settings: Settings,
+        recipient_tokens: RecipientTokens,
+        oidc: OidcVerifier,
+    ) -> Self {
+        Self {
+            ports,
+            settings,
+            recipient_tokens,
+            oidc,
+        }
+    }
+
+    pub(crate) async fn load(&self, id: TransferId) -> Result<Transfer> {
+        self.ports
+            .catalog
+            .get_transfer(id)
+            .await?
+            .ok_or_else(|| Error::not_found("transfer"))
+    }
+
+    /// Reads the transfer, applies `change`, and saves it over the version read; on a
+    /// concurrent save it reads again and re-applies, so every change is computed from the
+    /// state it replaces.
+    pub(crate) async fn update<T>(
+        &self,
+        id: TransferId,
+        mut change: impl FnMut(&mut Transfer) -> Result<Step<T>>,
+    ) -> Result<(Transfer, T)> {
+        for _ in 0..MAX_SAVE_ATTEMPTS {
+            let mut transfer = self.load(id).await?;
+            match change(&mut transfer)? {
+                Step::Keep(value) => return Ok((transfer, value)),
+                Step::Save(value) => match self.ports.catalog.save_transfer(&transfer).await {
+                    Ok(()) => {
+                        transfer.version += 1;
+                        return Ok((transfer, value));
+                    }
+                    Err(SaveError::Conflict) => continue,
+                    Err(SaveError::Other(e)) => return Err(e.into()),
+                },
+            }
+        }
+        Err(anyhow::anyhow!("transfer {id} kept changing under concurrent updates").into())
+    }
+
+    /// Audit writes must not be lost silently, but an audit failure after the state change
+    /// is done must not report the change as failed either: it is logged loudly instead.
+    pub(crate) async fn audit(&self, event: AuditEvent) {
+        if let Err(e) = self.ports.catalog.append_audit(&event).await {
+            tracing::error!(error = %e, action = %event.action, "failed to write an audit event");
+        }
+    }
+
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.ports.clock.now()
+    }
+}
+
+#[cfg(test)]
+mod tests;

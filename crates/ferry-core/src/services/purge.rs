@@ -1,0 +1,145 @@
+//! The end of a transfer: receipts, cancellation and expiry all lead here. The transfer is
+//! marked finished first (content routes answer 410 from then on), then every byte and every
+//! text is deleted, then the catalog scrubs freed pages. Each step is idempotent, so a retry
+//! after a failure in the middle completes the purge.
+
+use super::authorize;
+use super::{Ferry, Step};
+use crate::audit::{AuditEvent, Outcome};
+use crate::auth::Caller;
+use crate::error::{Error, Result};
+use crate::ids::TransferId;
+use crate::model::{DocumentStatus, RecipientStatus, Transfer, TransferStatus, UploadPlan};
+use crate::ports::{object_key, text_key};
+
+impl Ferry {
+    /// A recipient confirms receipt; when the last one has, the transfer is completed and purged.
+    pub async fn confirm_receipt(
+        &self,
+        caller: &Caller,
+        tid: TransferId,
+        source_ip: Option<String>,
+    ) -> Result<Transfer> {
+        let transfer = self.load(tid).await?;
+        let email = authorize::require_recipient(caller, &transfer)?;
+        if transfer.status.is_final() {
+            if transfer.status == TransferStatus::Completed {
+                // A repeated confirmation also finishes a purge that was interrupted.
+                return self.end_transfer(tid, TransferStatus::Completed).await;
+            }
+            return Err(Error::Gone(
+                "this transfer has ended and its documents were deleted".into(),
+            ));
+        }
+        if transfer.status != TransferStatus::Sent {
+            return Err(Error::Conflict("the documents are not ready yet".into()));
+        }
+        let now = self.now();
+        let (transfer, changed) = self
+            .update(tid, |t| {
+                let r = t
+                    .recipient_mut(&email)
+                    .ok_or_else(|| Error::not_found("transfer"))?;
+                if r.status == RecipientStatus::Received {
+                    return Ok(Step::Keep(false));
+                }
+                r.status = RecipientStatus::Received;
+                r.received_at = Some(now);
+                Ok(Step::Save(true))
+            })
+            .await?;
+        if changed {
+            self.audit(
+                AuditEvent::new(caller.actor(), "recipient.received", Outcome::Success, now)
+                    .transfer(tid)
+                    .detail(email.to_string())
+                    .source_ip(source_ip),
+            )
+            .await;
+        }
+        if transfer.all_recipients_received() {
+            return self.end_transfer(tid, TransferStatus::Completed).await;
+        }
+        Ok(transfer)
+    }
+
+    /// Ends the transfer with `status` (unless it already ended) and deletes its content.
+    pub(crate) async fn end_transfer(
+        &self,
+        tid: TransferId,
+        status: TransferStatus,
+    ) -> Result<Transfer> {
+        let now = self.now();
+        let (transfer, ended) = self
+            .update(tid, |t| {
+                Ok(if t.finish(status, now) {
+                    Step::Save(true)
+                } else {
+                    Step::Keep(false)
+                })
+            })
+            .await?;
+        if ended {
+            self.audit(
+                AuditEvent::new("system", "transfer.ended", Outcome::Success, now)
+                    .transfer(tid)
+                    .detail(format!("{:?}", transfer.status).to_lowercase()),
+            )
+            .await;
+        }
+        if transfer.content_deleted {
+            return Ok(transfer);
+        }
+        self.delete_content(&transfer).await?;
+        let (transfer, ()) = self
+            .update(tid, |t| {
+                if t.content_deleted {
+                    return Ok(Step::Keep(()));
+                }
+                t.content_deleted = true;
+                Ok(Step::Save(()))
+            })
+            .await?;
+        self.ports.catalog.scrub().await?;
+        self.audit(
+            AuditEvent::new("system", "transfer.purged", Outcome::Success, self.now())
+                .transfer(tid)
+                .detail(format!("{} documents deleted", transfer.documents.len())),
+        )
+        .await;
+        Ok(transfer)
+    }
+
+    async fn delete_content(&self, transfer: &Transfer) -> Result<()> {
+        for doc in &transfer.documents {
+            let key = object_key(transfer.id, doc.id);
+            if let UploadPlan::Multipart { upload_id, .. } = &doc.upload
+                && doc.uploaded_at.is_none()
+                && doc.status != DocumentStatus::Rejected
+            {
+                self.ports.store.abort_multipart(&key, upload_id).await?;
+            }
+            self.ports.store.delete(&key).await?;
+            self.ports
+                .store
+                .delete(&text_key(transfer.id, doc.id))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The periodic sweep: expire what is past its date. Returns how many transfers it ended.
+    pub async fn sweep_expired(&self) -> Result<usize> {
+        let due = self.ports.catalog.expired_before(self.now(), 100).await?;
+        let mut ended = 0;
+        for tid in due {
+            match self.end_transfer(tid, TransferStatus::Expired).await {
+                Ok(_) => ended += 1,
+                Err(e) => {
+                    tracing::error!(transfer_id = %tid, error = %e, "expiring a transfer failed")
+                }
+            }
+        }
+        Ok(ended)
+    }
+}

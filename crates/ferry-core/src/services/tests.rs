@@ -1,0 +1,638 @@
+//! The use cases end to end over the in-memory adapters.
+
+use super::transfers::{Mailbox, NewFile, NewTransfer};
+use super::{Ferry, Ports};
+use crate::auth::jwks::{JwksCache, JwksFetcher};
+use crate::auth::oidc::{OidcConfig, OidcVerifier};
+use crate::auth::recipient::RecipientTokens;
+use crate::auth::{AuthUser, Caller};
+use crate::config::Settings;
+use crate::error::Error;
+use crate::ids::{TransferId, UserId};
+use crate::memory::*;
+use crate::model::{
+    DocumentStatus, Engine, RecipientStatus, RejectReason, Transfer, TransferStatus,
+};
+use crate::native::NativeExtractor;
+use crate::ports::{CompletedPart, Job, object_key};
+use crate::values::{ContentMd5, EmailAddress, Role};
+use async_trait::async_trait;
+use base64::Engine as _;
+use chrono::{Duration, Utc};
+use md5::{Digest, Md5};
+use std::sync::Arc;
+
+struct NoKeys;
+
+#[async_trait]
+impl JwksFetcher for NoKeys {
+    async fn fetch(&self) -> anyhow::Result<jsonwebtoken::jwk::JwkSet> {
+        Ok(jsonwebtoken::jwk::JwkSet { keys: vec![] })
+    }
+}
+
+struct Harness {
+    ferry: Ferry,
+    store: Arc<MemoryStore>,
+    catalog: Arc<MemoryCatalog>,
+    queue: Arc<MemoryQueue>,
+    mailer: Arc<MemoryMailer>,
+    clock: Arc<ManualClock>,
+    sender: AuthUser,
+}
+
+fn md5_b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Md5::digest(bytes))
+}
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde\0\0\0\x0cIDATx\x9cc\xf8\xff\xff?\0\x05\xfe\x02\xfe\xa7\x35\x81\x84\0\0\0\0IEND\xaeB`\x82";
+const TEXT: &[u8] = b"Quarterly figures\nRevenue rose by 12 percent.\n";
+
+impl Harness {
+    fn new() -> Self {
+        let store = Arc::new(MemoryStore::default());
+        let catalog = Arc::new(MemoryCatalog::default());
+        let queue = Arc::new(MemoryQueue::default());
+        let mailer = Arc::new(MemoryMailer::default());
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let ports = Ports {
+            store: store.clone(),
+            catalog: catalog.clone(),
+            queue: queue.clone(),
+            mailer: mailer.clone(),
+            users: Arc::new(MemoryDirectory::default()),
+            extractor: Arc::new(NativeExtractor::new(store.clone(), Default::default())),
+            deliverer: Arc::new(MemoryDeliverer::default()),
+            clock: clock.clone(),
+        };
+        let mut settings = Settings::new("https://ferry.example.org");
+        settings.limits.single_put_max_bytes = 1024;
+        settings.limits.part_size = 1024;
+        let oidc = OidcVerifier::new(
+            OidcConfig {
+                issuer: "https://issuer.example".into(),
+                audience: "ferry-web".into(),
+                ..OidcConfig::default()
+            },
+            Arc::new(JwksCache::new(
+                Arc::new(NoKeys),
+                std::time::Duration::from_secs(30),
+            )),
+        );
+        let tokens = RecipientTokens::new(&[7; 32], Duration::minutes(30));
+        Self {
+            ferry: Ferry::new(ports, settings, tokens, oidc),
+            store,
+            catalog,
+            queue,
+            mailer,
+            clock,
+            sender: AuthUser {
+                id: UserId::parse("alice").unwrap(),
+                email: EmailAddress::parse("alice@example.org").unwrap(),
+                name: "Alice".into(),
+                roles: vec![Role::Member],
+            },
+        }
+    }
+
+    fn sender_caller(&self) -> Caller {
+        Caller::User(self.sender.clone())
+    }
+
+    async fn create(&self, files: &[(&str, &[u8], &str)]) -> Transfer {
+        self.ferry
+            .create_transfer(
+                &self.sender,
+                NewTransfer {
+                    recipients: vec!["bob@example.com".into()],
+                    subject: "Figures".into(),
+                    message: Some("As promised.".into()),
+                    expires_in_hours: None,
+                    files: files
+                        .iter()
+                        .map(|(name, bytes, ct)| NewFile {
+                            name: (*name).into(),
+                            size: bytes.len() as u64,
+                            content_type: (*ct).into(),
+                            md5: md5_b64(bytes),
+                        })
+                        .collect(),
+                },
+                None,
+            )
+            .await
+            .unwrap()
+    }
+
+    /// The client's PUT and the storage event that follows it.
+    async fn upload(&self, t: &Transfer, index: usize, bytes: &[u8]) {
+        let key = object_key(t.id, t.documents[index].id);
+        self.store.put_object(&key, bytes.to_vec());
+        self.queue.enqueue_now(Job::ObjectCreated { key }).await;
+    }
+
+    async fn drain(&self) {
+        let mut guard = 0;
+        while let Some(job) = self.queue.pop() {
+            self.ferry.handle_job(&job).await.unwrap();
+            guard += 1;
+            assert!(guard < 1000, "the pipeline does not settle");
+        }
+    }
+
+    async fn get(&self, id: TransferId) -> Transfer {
+        self.ferry.load(id).await.unwrap()
+    }
+
+    fn mails_to(&self, to: &str) -> Vec<crate::ports::OutgoingMail> {
+        self.mailer
+            .sent()
+            .into_iter()
+            .filter(|m| m.to.as_str() == to)
+            .collect()
+    }
+
+    fn link_token(&self) -> String {
+        let invite = self
+            .mails_to("bob@example.com")
+            .into_iter()
+            .find(|m| m.idempotency_key.starts_with("invite:"))
+            .unwrap();
+        let at = invite.text.find("/r/").unwrap() + 3;
+        invite.text[at..at + 43].to_owned()
+    }
+
+    async fn code(&self, token: &str) -> String {
+        self.ferry.request_code(token, None).await.unwrap();
+        let mail = self
+            .mails_to("bob@example.com")
+            .into_iter()
+            .rfind(|m| m.subject.starts_with("Your Ferry code"))
+            .unwrap();
+        mail.subject.rsplit(' ').next().unwrap().to_owned()
+    }
+}
+
+impl MemoryQueue {
+    async fn enqueue_now(&self, job: Job) {
+        crate::ports::WorkQueue::enqueue(self, &job, std::time::Duration::ZERO)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn upload_validate_extract_notify_receive_purge() {
+    let h = Harness::new();
+    let t = h
+        .create(&[
+            ("figures.txt", TEXT, "text/plain"),
+            ("logo.png", PNG, "image/png"),
+        ])
+        .await;
+    assert_eq!(t.status, TransferStatus::Uploading);
+    h.upload(&t, 0, TEXT).await;
+    h.upload(&t, 1, PNG).await;
+    h.drain().await;
+
+    let t = h.get(t.id).await;
+    assert_eq!(t.status, TransferStatus::Sent);
+    let text_doc = &t.documents[0];
+    assert_eq!(text_doc.status, DocumentStatus::Ready);
+    assert_eq!(text_doc.engine, Some(Engine::Native));
+    assert_eq!(
+        text_doc.text_preview.as_deref(),
+        Some("Quarterly figures Revenue rose by 12 percent.")
+    );
+    assert_eq!(
+        text_doc.sha256.as_deref(),
+        Some(hex::encode(sha2::Sha256::digest(TEXT)).as_str())
+    );
+    assert_eq!(
+        t.documents[1].engine,
+        Some(Engine::None),
+        "images wait for Textract on AWS"
+    );
+    assert_eq!(t.recipients[0].status, RecipientStatus::Notified);
+    assert_eq!(h.mails_to("bob@example.com").len(), 1);
+    assert_eq!(h.mails_to("alice@example.org").len(), 1);
+
+    // A replayed storage event changes nothing and emails nobody again.
+    h.upload(&t, 0, TEXT).await;
+    h.drain().await;
+    assert_eq!(h.mailer.sent().len(), 2);
+
+    let token = h.link_token();
+    let code = h.code(&token).await;
+    let grant = h.ferry.verify_code(&token, &code, None).await.unwrap();
+    let bob = h.ferry.authenticate(&grant.access_token).await.unwrap();
+    assert!(matches!(&bob, Caller::Recipient(g) if g.transfer_id == t.id));
+    let url = h
+        .ferry
+        .download_url(&bob, t.id, t.documents[0].id, None)
+        .await
+        .unwrap();
+    assert!(url.contains(&t.documents[0].id.to_string()));
+    let text = h
+        .ferry
+        .document_text(&bob, t.id, t.documents[0].id, None)
+        .await
+        .unwrap();
+    assert_eq!(text.pages.len(), 1);
+    assert!(text.pages[0].contains("Revenue rose"));
+
+    let done = h.ferry.confirm_receipt(&bob, t.id, None).await.unwrap();
+    assert_eq!(done.status, TransferStatus::Completed);
+    assert!(done.content_deleted);
+    assert!(
+        h.store.keys().is_empty(),
+        "every byte and text is gone: {:?}",
+        h.store.keys()
+    );
+    assert!(
+        done.documents
+            .iter()
+            .all(|d| d.status == DocumentStatus::Purged && d.text_preview.is_none())
+    );
+    assert!(matches!(
+        h.ferry
+            .download_url(&bob, t.id, t.documents[0].id, None)
+            .await,
+        Err(Error::Gone(_))
+    ));
+    assert!(
+        matches!(
+            h.ferry.request_code(&token, None).await,
+            Err(Error::NotFound(_))
+        ),
+        "links die with the transfer"
+    );
+    let actions = h.catalog.audit_actions(t.id);
+    for action in [
+        "transfer.created",
+        "document.validated",
+        "document.ready",
+        "recipient.notified",
+        "access.verified",
+        "document.downloaded",
+        "recipient.received",
+        "transfer.purged",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} missing from {actions:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_bytes_are_rejected_and_deleted() {
+    let h = Harness::new();
+    let exe =
+        b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0This program cannot be run in DOS mode".to_vec();
+    let t = h
+        .create(&[
+            ("report.pdf", &exe, "application/pdf"),
+            ("figures.txt", TEXT, "text/plain"),
+            ("logo.png", PNG, "application/pdf"),
+        ])
+        .await;
+    h.upload(&t, 0, &exe).await;
+    h.upload(&t, 1, b"Quarterly figures\nRevenue fell by 12 percent.\n")
+        .await;
+    h.upload(&t, 2, PNG).await;
+    h.drain().await;
+    let t = h.get(t.id).await;
+    assert_eq!(t.documents[0].reason, Some(RejectReason::TypeNotAllowed));
+    assert_eq!(t.documents[1].reason, Some(RejectReason::ChecksumMismatch));
+    assert_eq!(t.documents[2].reason, Some(RejectReason::TypeMismatch));
+    assert!(
+        h.store.keys().is_empty(),
+        "rejected bytes are deleted at once"
+    );
+    assert_eq!(t.status, TransferStatus::Cancelled);
+    assert!(
+        h.mails_to("bob@example.com").is_empty(),
+        "nothing to send, nobody emailed"
+    );
+    let receipt = &h.mails_to("alice@example.org")[0];
+    assert!(receipt.subject.starts_with("Not sent"));
+    assert!(receipt.text.contains("does not match its declared type"));
+}
+
+#[tokio::test]
+async fn multipart_uploads_check_their_parts() {
+    let h = Harness::new();
+    let body: Vec<u8> = TEXT.iter().cycle().take(2500).copied().collect();
+    let t = h.create(&[("big.txt", &body, "text/plain")]).await;
+    let doc = &t.documents[0];
+    let crate::model::UploadPlan::Multipart {
+        upload_id,
+        part_count,
+        ..
+    } = doc.upload.clone()
+    else {
+        panic!("multipart expected")
+    };
+    assert_eq!(part_count, 3);
+    let caller = h.sender_caller();
+    let parts: Vec<_> = body
+        .chunks(1024)
+        .enumerate()
+        .map(|(i, c)| (i as u32 + 1, md5_b64(c)))
+        .collect();
+    let signed = h
+        .ferry
+        .sign_parts(&caller, t.id, doc.id, parts)
+        .await
+        .unwrap();
+    assert_eq!(signed.len(), 3);
+    assert!(matches!(
+        h.ferry
+            .sign_parts(&caller, t.id, doc.id, vec![(4, md5_b64(b"x"))])
+            .await,
+        Err(Error::Invalid(_))
+    ));
+    let etags: Vec<_> = body
+        .chunks(1024)
+        .enumerate()
+        .map(|(i, c)| h.store.put_part(&upload_id, i as u32 + 1, c.to_vec()))
+        .collect();
+    let mut completed: Vec<_> = etags
+        .iter()
+        .enumerate()
+        .map(|(i, e)| CompletedPart {
+            number: i as u32 + 1,
+            etag: e.clone(),
+        })
+        .collect();
+    completed[1].etag = "\"00000000000000000000000000000000\"".into();
+    assert!(matches!(
+        h.ferry
+            .complete_upload(&caller, t.id, doc.id, completed.clone(), None, None)
+            .await,
+        Err(Error::Invalid(_))
+    ));
+    completed[1].etag = etags[1].clone();
+    let stranger = Caller::User(AuthUser {
+        id: UserId::parse("eve").unwrap(),
+        email: EmailAddress::parse("eve@example.com").unwrap(),
+        name: "Eve".into(),
+        roles: vec![Role::Member],
+    });
+    assert!(matches!(
+        h.ferry
+            .complete_upload(&stranger, t.id, doc.id, completed.clone(), None, None)
+            .await,
+        Err(Error::NotFound(_))
+    ));
+    h.ferry
+        .complete_upload(&caller, t.id, doc.id, completed, Some(md5_b64(&body)), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.store.object(&object_key(t.id, doc.id)).unwrap().len(),
+        body.len()
+    );
+    h.queue
+        .enqueue_now(Job::ObjectCreated {
+            key: object_key(t.id, doc.id),
+        })
+        .await;
+    h.drain().await;
+    assert_eq!(h.get(t.id).await.documents[0].status, DocumentStatus::Ready);
+}
+
+#[tokio::test]
+async fn five_wrong_codes_lock_the_link() {
+    let h = Harness::new();
+    let t = h.create(&[("figures.txt", TEXT, "text/plain")]).await;
+    h.upload(&t, 0, TEXT).await;
+    h.drain().await;
+    let token = h.link_token();
+    let code = h.code(&token).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for left in (1..5).rev() {
+        match h.ferry.verify_code(&token, wrong, None).await {
+            Err(Error::Unauthenticated(d)) => {
+                assert!(d.contains(&format!("{left} attempt")), "{d}")
+            }
+            other => panic!("expected a wrong-code error, got {other:?}"),
+        }
+    }
+    assert!(matches!(
+        h.ferry.verify_code(&token, wrong, None).await,
+        Err(Error::TooManyRequests { .. })
+    ));
+    // Locked: even the right code and new codes are refused for a while.
+    assert!(matches!(
+        h.ferry.verify_code(&token, &code, None).await,
+        Err(Error::TooManyRequests { .. })
+    ));
+    assert!(matches!(
+        h.ferry.request_code(&token, None).await,
+        Err(Error::TooManyRequests { .. })
+    ));
+    h.clock.advance(Duration::minutes(16));
+    let code = h.code(&token).await;
+    assert!(h.ferry.verify_code(&token, &code, None).await.is_ok());
+    // A code works once.
+    assert!(matches!(
+        h.ferry.verify_code(&token, &code, None).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        h.ferry.verify_code("not-a-token", &code, None).await,
+        Err(Error::Invalid(_))
+    ));
+    assert!(matches!(
+        h.ferry
+            .verify_code(&crate::tokens::new_link_token(), &code, None)
+            .await,
+        Err(Error::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn codes_expire_and_cannot_flood_an_inbox() {
+    let h = Harness::new();
+    let t = h.create(&[("figures.txt", TEXT, "text/plain")]).await;
+    h.upload(&t, 0, TEXT).await;
+    h.drain().await;
+    let token = h.link_token();
+    let code = h.code(&token).await;
+    h.clock.advance(Duration::minutes(11));
+    assert!(matches!(
+        h.ferry.verify_code(&token, &code, None).await,
+        Err(Error::Conflict(_))
+    ));
+    for _ in 0..4 {
+        h.ferry.request_code(&token, None).await.unwrap();
+    }
+    assert!(matches!(
+        h.ferry.request_code(&token, None).await,
+        Err(Error::TooManyRequests { .. })
+    ));
+}
+
+#[tokio::test]
+async fn expired_transfers_are_swept_and_cancelled_ones_purged() {
+    let h = Harness::new();
+    let a = h.create(&[("figures.txt", TEXT, "text/plain")]).await;
+    h.upload(&a, 0, TEXT).await;
+    h.drain().await;
+    let b = h.create(&[("logo.png", PNG, "image/png")]).await;
+    h.upload(&b, 0, PNG).await;
+    h.drain().await;
+
+    let stranger = Caller::User(AuthUser {
+        id: UserId::parse("eve").unwrap(),
+        email: EmailAddress::parse("eve@example.com").unwrap(),
+        name: "Eve".into(),
+        roles: vec![Role::Member],
+    });
+    assert!(matches!(
+        h.ferry.cancel_transfer(&stranger, b.id, None).await,
+        Err(Error::NotFound(_))
+    ));
+    let cancelled = h
+        .ferry
+        .cancel_transfer(&h.sender_caller(), b.id, None)
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status, TransferStatus::Cancelled);
+
+    assert_eq!(h.ferry.sweep_expired().await.unwrap(), 0);
+    h.clock.advance(Duration::days(8));
+    assert_eq!(h.ferry.sweep_expired().await.unwrap(), 1);
+    assert_eq!(h.get(a.id).await.status, TransferStatus::Expired);
+    assert!(h.store.keys().is_empty());
+    assert_eq!(
+        h.ferry.sweep_expired().await.unwrap(),
+        0,
+        "a purged transfer is not swept twice"
+    );
+    let sent = h
+        .ferry
+        .list_transfers(&h.sender, Mailbox::Sent)
+        .await
+        .unwrap();
+    assert_eq!(sent.len(), 2);
+}
+
+#[tokio::test]
+async fn create_refuses_bad_requests_and_stores_nothing() {
+    let h = Harness::new();
+    let file = || NewFile {
+        name: "a.pdf".into(),
+        size: 10,
+        content_type: "application/pdf".into(),
+        md5: md5_b64(b"x"),
+    };
+    let request = |recipients: Vec<String>, files: Vec<NewFile>| NewTransfer {
+        recipients,
+        subject: "s".into(),
+        message: None,
+        expires_in_hours: None,
+        files,
+    };
+    let bob = || vec!["bob@example.com".to_owned()];
+    let cases: Vec<(NewTransfer, &str)> = vec![
+        (request(vec![], vec![file()]), "recipients"),
+        (
+            request(
+                (0..51).map(|i| format!("r{i}@example.com")).collect(),
+                vec![file()],
+            ),
+            "recipients",
+        ),
+        (
+            request(vec!["not an address".into()], vec![file()]),
+            "recipients",
+        ),
+        (request(bob(), vec![]), "files"),
+        (
+            request(
+                bob(),
+                vec![NewFile {
+                    md5: "abc".into(),
+                    ..file()
+                }],
+            ),
+            "md5",
+        ),
+        (request(bob(), vec![NewFile { size: 0, ..file() }]), "empty"),
+        (
+            request(
+                bob(),
+                vec![NewFile {
+                    size: 6 * 1024 * 1024 * 1024,
+                    ..file()
+                }],
+            ),
+            "size",
+        ),
+        (
+            request(
+                bob(),
+                vec![NewFile {
+                    name: "\u{202e}".into(),
+                    ..file()
+                }],
+            ),
+            "name",
+        ),
+        (
+            request(
+                bob(),
+                vec![NewFile {
+                    content_type: "pdf".into(),
+                    ..file()
+                }],
+            ),
+            "content_type",
+        ),
+        (
+            NewTransfer {
+                subject: " ".into(),
+                ..request(bob(), vec![file()])
+            },
+            "subject",
+        ),
+        (
+            NewTransfer {
+                expires_in_hours: Some(0),
+                ..request(bob(), vec![file()])
+            },
+            "expires_in_hours",
+        ),
+    ];
+    for (req, field) in cases {
+        match h.ferry.create_transfer(&h.sender, req, None).await {
+            Err(Error::Invalid(detail)) => {
+                assert!(detail.contains(field), "{detail} should name {field}")
+            }
+            other => panic!("expected Invalid for {field}, got {other:?}"),
+        }
+    }
+    assert!(
+        h.ferry
+            .list_transfers(&h.sender, Mailbox::Sent)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(h.store.open_uploads(), 0);
+    let admin_only = AuthUser {
+        roles: vec![Role::Admin],
+        ..h.sender.clone()
+    };
+    assert!(matches!(
+        h.ferry
+            .create_transfer(&admin_only, request(bob(), vec![file()]), None)
+            .await,
+        Err(Error::Forbidden(_))
+    ));
+    let _ = ContentMd5::parse(&md5_b64(b"x")).unwrap();
+}

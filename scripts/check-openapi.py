@@ -123,7 +123,9 @@ def routes_of(source: str) -> tuple[set[tuple[str, str]], list[str]]:
             if not call:
                 errors.append(f"route {path!r}: cannot read the method router {chain.strip()!r}")
                 continue
-            methods.append(call.group("name"))
+            # Middleware on a route (a body limit, say) is not a method.
+            if call.group("name") not in ("layer", "route_layer"):
+                methods.append(call.group("name"))
         if not methods:
             errors.append(f"route {path!r}: no method router found in {chain.strip()!r}")
         for name in methods:

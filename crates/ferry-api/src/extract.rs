@@ -58,6 +58,43 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
+/// A registered user with the admin role, checked before the body is read, so a member gets
+/// 403 whatever they sent.
+pub struct Admin(pub AuthUser);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let SignedIn(user) = SignedIn::from_request_parts(parts, state).await?;
+        if !user.has_role(ferry_core::values::Role::Admin) {
+            return Err(Error::Forbidden("this route is for admins".into()).into());
+        }
+        Ok(Self(user))
+    }
+}
+
+/// Path parameters with the API's error shape.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(problem(
+                StatusCode::BAD_REQUEST,
+                "invalid-request",
+                &format!("the path is not valid: {}", rejection.body_text()),
+            )),
+        }
+    }
+}
+
 /// The client's address for the audit trail, when the server knows it.
 pub struct ClientIp(pub Option<String>);
 

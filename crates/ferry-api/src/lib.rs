@@ -20,6 +20,8 @@ pub struct AppState {
 
 /// Every JSON body of the API fits in this; a route that needed more would raise its own.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
+/// The body of `.../complete`, which lists every part of an upload.
+pub const MAX_COMPLETE_BODY: usize = 1024 * 1024;
 
 /// The whole API under `/api/v1`, with problem+json for unknown routes and methods.
 pub fn router(ferry: Arc<Ferry>) -> Router {

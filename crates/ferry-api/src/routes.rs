@@ -1,12 +1,14 @@
 //! The routes of API v1: parse, call one service, render. No logic lives here.
 
-use crate::extract::{ApiJson, ApiQuery, Authenticated, ClientIp, SignedIn, not_found};
+use crate::extract::{
+    Admin, ApiJson, ApiPath as Path, ApiQuery, Authenticated, ClientIp, SignedIn, not_found,
+};
 use crate::problem::{ApiResult, problem};
 use crate::views::{AuditView, DeliveryView, TransferView, UserView};
-use crate::{AppState, MAX_JSON_BODY};
+use crate::{AppState, MAX_COMPLETE_BODY, MAX_JSON_BODY};
 use axum::Json;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -37,7 +39,8 @@ pub fn router() -> Router<AppState> {
         .route("/transfers/{tid}/documents/{did}/parts", post(sign_parts))
         .route(
             "/transfers/{tid}/documents/{did}/complete",
-            post(complete_upload),
+            // Up to 10,000 parts with their ETags: more than a small JSON body.
+            post(complete_upload).layer(DefaultBodyLimit::max(MAX_COMPLETE_BODY)),
         )
         .route("/transfers/{tid}/documents/{did}/content", get(download))
         .route("/transfers/{tid}/documents/{did}/text", get(document_text))
@@ -289,7 +292,11 @@ async fn download(
         .is_some_and(|v| v.contains("application/json"));
     if wants_json {
         let expires_in = state.ferry.settings.download_url_ttl.num_seconds();
-        return Ok(Json(json!({ "url": url, "expires_in": expires_in })).into_response());
+        return Ok((
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(json!({ "url": url, "expires_in": expires_in })),
+        )
+            .into_response());
     }
     Ok((
         StatusCode::SEE_OTHER,
@@ -423,7 +430,7 @@ async fn verify_code(
 
 async fn list_users(
     State(state): State<AppState>,
-    SignedIn(admin): SignedIn,
+    Admin(admin): Admin,
 ) -> ApiResult<Json<serde_json::Value>> {
     let users = state.ferry.list_users(&admin).await?;
     Ok(Json(
@@ -447,7 +454,7 @@ fn default_roles() -> Vec<String> {
 
 async fn create_user(
     State(state): State<AppState>,
-    SignedIn(admin): SignedIn,
+    Admin(admin): Admin,
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<CreateUserRequest>,
 ) -> ApiResult<Response> {
@@ -477,7 +484,7 @@ struct ChangeUserRequest {
 
 async fn change_user(
     State(state): State<AppState>,
-    SignedIn(admin): SignedIn,
+    Admin(admin): Admin,
     ClientIp(ip): ClientIp,
     Path(uid): Path<String>,
     ApiJson(body): ApiJson<ChangeUserRequest>,
@@ -500,7 +507,7 @@ async fn change_user(
 
 async fn delete_user(
     State(state): State<AppState>,
-    SignedIn(admin): SignedIn,
+    Admin(admin): Admin,
     ClientIp(ip): ClientIp,
     Path(uid): Path<String>,
 ) -> ApiResult<StatusCode> {
@@ -521,7 +528,7 @@ struct AuditRequest {
 
 async fn query_audit(
     State(state): State<AppState>,
-    SignedIn(admin): SignedIn,
+    Admin(admin): Admin,
     ApiQuery(q): ApiQuery<AuditRequest>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let transfer_id = match q.transfer_id.as_deref() {
@@ -533,7 +540,7 @@ async fn query_audit(
     };
     if q.cursor
         .as_deref()
-        .is_some_and(|c| c.is_empty() || c.len() > 32 || !c.bytes().all(|b| b.is_ascii_digit()))
+        .is_some_and(|c| c.is_empty() || c.len() > 18 || !c.bytes().all(|b| b.is_ascii_digit()))
     {
         return Err(Error::invalid("cursor: use the next_cursor of the previous page").into());
     }

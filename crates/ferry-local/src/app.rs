@@ -1,0 +1,303 @@
+//! The composition root of ferry-local: picks the embedded adapters, wires them to the core's
+//! services, and serves the API, the identity provider, the storage endpoint and the outbox.
+
+use crate::catalog::SqliteCatalog;
+use crate::db::Db;
+use crate::idp::LocalIdp;
+use crate::outbox::Outbox;
+use crate::queue::SqliteQueue;
+use crate::storage::{self, DiskObjectStore};
+use crate::users::LocalUsers;
+use anyhow::Context;
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use ferry_core::auth::jwks::JwksCache;
+use ferry_core::auth::oidc::{OidcConfig, OidcVerifier};
+use ferry_core::auth::recipient::RecipientTokens;
+use ferry_core::config::Settings;
+use ferry_core::extract::ExtractLimits;
+use ferry_core::native::NativeExtractor;
+use ferry_core::ports::{NewUser, SystemClock, UserDirectory};
+use ferry_core::services::Ferry;
+use ferry_core::services::Ports;
+use ferry_core::validation::TypePolicy;
+use ferry_core::values::{EmailAddress, Role};
+use ferry_delivery::{HttpDeliverer, TargetPolicy};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tower_http::trace::TraceLayer;
+
+/// The public OIDC client of the web portal.
+pub const WEB_CLIENT_ID: &str = crate::idp::CLIENT_ID;
+
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "ferry-local",
+    version,
+    about = "The whole Ferry portal on one machine"
+)]
+pub struct Options {
+    /// Address to listen on.
+    #[arg(long, env = "FERRY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Where documents, metadata, keys and the mail outbox are kept.
+    #[arg(long, env = "FERRY_DATA_DIR", default_value = "./ferry-data")]
+    pub data_dir: PathBuf,
+    /// The URL people use to reach the portal (links in emails); default http://{listen}.
+    #[arg(long, env = "FERRY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Let deliveries reach private and loopback addresses over plain HTTP. For local testing
+    /// only: it turns off the guard against requests into your own network.
+    #[arg(long, env = "FERRY_ALLOW_PRIVATE_TARGETS")]
+    pub allow_private_targets: bool,
+    /// Allowed document types, comma-separated (e.g. pdf,png,jpeg,text,csv,docx).
+    #[arg(long, env = "FERRY_ALLOWED_TYPES")]
+    pub allowed_types: Option<String>,
+    /// Largest file accepted, in bytes (default 5 GiB).
+    #[arg(long, env = "FERRY_MAX_FILE_BYTES")]
+    pub max_file_bytes: Option<u64>,
+    /// Largest transfer accepted, in bytes (default 20 GiB).
+    #[arg(long, env = "FERRY_MAX_TRANSFER_BYTES")]
+    pub max_transfer_bytes: Option<u64>,
+    /// Background workers for validation, extraction, email and deliveries; 0 pauses them
+    /// (uploads are still acknowledged and queued).
+    #[arg(long, env = "FERRY_WORKERS", default_value_t = 4)]
+    pub workers: usize,
+    /// Seconds between sweeps for expired transfers.
+    #[arg(long, env = "FERRY_SWEEP_SECONDS", default_value_t = 60)]
+    pub sweep_seconds: u64,
+}
+
+pub async fn run(options: Options) -> anyhow::Result<()> {
+    let public_url = options
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", options.listen))
+        .trim_end_matches('/')
+        .to_owned();
+    let data_dir = prepare_data_dir(&options.data_dir)?;
+    let db = Db::open(&data_dir.join("ferry.db"))?;
+
+    let users = Arc::new(LocalUsers::new(db.clone())?);
+    let first_admin = ensure_first_admin(&users).await?;
+    let queue = SqliteQueue::new(db.clone())?;
+    let store_key = storage::load_or_create_signing_key(&data_dir.join("storage-signing.key"))?;
+    let store = Arc::new(DiskObjectStore::new(
+        data_dir.join("objects"),
+        public_url.clone(),
+        store_key,
+        queue.clone(),
+    )?);
+    let catalog = Arc::new(SqliteCatalog::new(db.clone())?);
+    let outbox = Arc::new(Outbox::new(
+        data_dir.join("outbox"),
+        "Ferry <no-reply@ferry.localhost>".into(),
+    )?);
+    let deliverer = Arc::new(HttpDeliverer::new(TargetPolicy {
+        allow_private: options.allow_private_targets,
+        ..TargetPolicy::default()
+    })?);
+    let issuer = format!("{public_url}/oidc");
+    let idp = Arc::new(LocalIdp::new(
+        issuer.clone(),
+        public_url.clone(),
+        &data_dir,
+        users.clone(),
+    )?);
+
+    let mut settings = Settings::new(public_url.clone());
+    if let Some(types) = &options.allowed_types {
+        settings.types =
+            TypePolicy::parse(types).map_err(|e| anyhow::anyhow!("--allowed-types: {e}"))?;
+    }
+    if let Some(max) = options.max_file_bytes {
+        settings.limits.max_file_bytes = max;
+    }
+    if let Some(max) = options.max_transfer_bytes {
+        settings.limits.max_transfer_bytes = max;
+    }
+    let recipient_key = storage::load_or_create_signing_key(&data_dir.join("recipient-token.key"))?;
+    let recipient_tokens = RecipientTokens::new(&recipient_key, settings.recipient_token_ttl);
+    let oidc = OidcVerifier::new(
+        OidcConfig {
+            issuer: issuer.clone(),
+            audience: WEB_CLIENT_ID.into(),
+            groups_claim: "groups".into(),
+            ..OidcConfig::default()
+        },
+        Arc::new(JwksCache::new(idp.jwks_fetcher(), Duration::from_secs(30))),
+    );
+    let ports = Ports {
+        store: store.clone(),
+        catalog,
+        queue: queue.clone(),
+        mailer: outbox.clone(),
+        users: users.clone(),
+        extractor: Arc::new(NativeExtractor::new(
+            store.clone(),
+            ExtractLimits::default(),
+        )),
+        deliverer,
+        clock: Arc::new(SystemClock),
+    };
+    let ferry = Arc::new(Ferry::new(ports, settings, recipient_tokens, oidc));
+
+    let app = Router::new()
+        .merge(ferry_api::router(ferry.clone()))
+        .merge(idp.clone().router())
+        .merge(storage::router(store.clone()))
+        .merge(crate::outbox::router(outbox))
+        .route("/", get(index))
+        .route("/r/{token}", get(recipient_landing))
+        .layer(TraceLayer::new_for_http());
+
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("listening on {}", options.listen))?;
+    let (stop, stopped) = watch::channel(false);
+    let workers = {
+        let ferry = ferry.clone();
+        tokio::spawn(queue.clone().run(
+            options.workers,
+            move |job| {
+                let ferry = ferry.clone();
+                async move { ferry.handle_job(&job).await.map_err(anyhow::Error::from) }
+            },
+            stopped.clone(),
+        ))
+    };
+    let sweeper = tokio::spawn(sweep(
+        ferry.clone(),
+        store.clone(),
+        Duration::from_secs(options.sweep_seconds.max(1)),
+        stopped,
+    ));
+
+    println!("Ferry is running at {public_url}/");
+    println!("  API:         {public_url}/api/v1/health");
+    println!("  mail outbox: {public_url}/_dev/mail");
+    println!("  OIDC issuer: {issuer}");
+    println!("  data dir:    {}", data_dir.display());
+    if let Some((email, password)) = first_admin {
+        println!(
+            "  first admin: {email} with password {password}  (shown once; change it or keep it safe)"
+        );
+    }
+
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving HTTP")?;
+    tracing::info!("shutting down: finishing the jobs in progress");
+    let _ = stop.send(true);
+    let _ = workers.await;
+    let _ = sweeper.await;
+    Ok(())
+}
+
+fn prepare_data_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the data dir {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting {}", dir.display()))?;
+    }
+    dir.canonicalize()
+        .with_context(|| format!("resolving {}", dir.display()))
+}
+
+/// On an empty directory, the first admin comes from FERRY_ADMIN_EMAIL / FERRY_ADMIN_PASSWORD,
+/// or gets a generated password that is printed once.
+async fn ensure_first_admin(users: &LocalUsers) -> anyhow::Result<Option<(String, String)>> {
+    if !users.list().await?.is_empty() {
+        return Ok(None);
+    }
+    let email =
+        std::env::var("FERRY_ADMIN_EMAIL").unwrap_or_else(|_| "admin@ferry.localhost".into());
+    let email =
+        EmailAddress::parse(&email).map_err(|e| anyhow::anyhow!("FERRY_ADMIN_EMAIL: {e}"))?;
+    let (password, generated) = match std::env::var("FERRY_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (generate_password(), true),
+    };
+    users
+        .create(NewUser {
+            email: email.clone(),
+            name: "Administrator".into(),
+            roles: vec![Role::Admin, Role::Member],
+            password: Some(password.clone()),
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?;
+    tracing::info!(email = %email, "created the first admin");
+    Ok(generated.then(|| (email.to_string(), password)))
+}
+
+fn generate_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+async fn sweep(
+    ferry: Arc<Ferry>,
+    store: Arc<DiskObjectStore>,
+    every: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopped.changed() => return,
+        }
+        match ferry.sweep_expired().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "expired transfers purged"),
+            Err(e) => tracing::error!(error = %e, "the expiry sweep failed"),
+        }
+        // Like the S3 lifecycle rule: multipart uploads nobody finished within a day go.
+        if let Err(e) = store
+            .delete_incomplete_uploads_older_than(Duration::from_secs(24 * 3600))
+            .await
+        {
+            tracing::error!(error = %e, "cleaning up incomplete uploads failed");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn index() -> Html<&'static str> {
+    Html(include_str!("index.html"))
+}
+
+/// Where the emailed link lands. The web portal replaces this page; until then it tells the
+/// recipient how to use the link with the API.
+async fn recipient_landing() -> Html<&'static str> {
+    Html(include_str!("recipient.html"))
+}

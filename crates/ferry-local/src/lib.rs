@@ -1,0 +1,11 @@
+//! ferry-local: the whole portal on one machine. Embedded adapters of the core's ports, a local
+//! OIDC provider, a mail outbox, and the wiring that serves them with the shared HTTP API.
+
+pub mod app;
+pub mod catalog;
+pub mod db;
+pub mod idp;
+pub mod outbox;
+pub mod queue;
+pub mod storage;
+pub mod users;

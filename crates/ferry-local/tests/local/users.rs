@@ -1,0 +1,168 @@
+//! R4: admins add, modify and delete users; disabled and deleted users are locked out at once.
+
+use crate::helpers::*;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_manage_users_and_lockouts_take_effect_immediately() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let password = "dave-has-a-long-password";
+    let (status, dave) = app
+        .post("/api/v1/admin/users", Some(&admin), json!({ "email": "Dave@Example.org", "name": "Dave", "roles": ["member"], "password": password }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{dave}");
+    assert_eq!(dave["email"], "dave@example.org");
+    assert_eq!(dave["enabled"], true);
+    let uid = dave["id"].as_str().unwrap().to_owned();
+
+    let (status, _) = app
+        .post(
+            "/api/v1/admin/users",
+            Some(&admin),
+            json!({ "email": "dave@example.org", "name": "Dave 2", "password": password }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let tokens = app.login("dave@example.org", password).await.unwrap();
+    let dave_token = tokens["access_token"].as_str().unwrap().to_owned();
+    let (status, _) = app.get("/api/v1/me", &dave_token).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.get("/api/v1/admin/users", &dave_token).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "members are not admins");
+    assert_eq!(
+        app.login("dave@example.org", "wrong-password-123")
+            .await
+            .unwrap_err(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let (status, changed) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/admin/users/{uid}"),
+            Some(&admin),
+            Some(json!({ "name": "David", "roles": ["member", "admin"] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["name"], "David");
+    assert_eq!(changed["roles"], json!(["admin", "member"]));
+
+    let (status, disabled) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/admin/users/{uid}"),
+            Some(&admin),
+            Some(json!({ "enabled": false })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(disabled["enabled"], false);
+    let (status, _) = app.get("/api/v1/me", &dave_token).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a disabled user's unexpired token stops working"
+    );
+    assert!(
+        app.login("dave@example.org", password).await.is_err(),
+        "and they cannot sign in"
+    );
+    let refresh = app
+        .http
+        .post(app.url("/oidc/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ("client_id", "ferry-web"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refresh.status(),
+        StatusCode::BAD_REQUEST,
+        "nor refresh their session"
+    );
+
+    let (status, _) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/admin/users/{uid}"),
+            Some(&admin),
+            Some(json!({ "enabled": true })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let dave_token = app.token("dave@example.org", password).await;
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/admin/users/{uid}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.get("/api/v1/me", &dave_token).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a deleted user's token stops working"
+    );
+    assert!(app.login("dave@example.org", password).await.is_err());
+    let (status, list) = app.get("/api/v1/admin/users", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        list["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["id"] != uid.as_str())
+    );
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/admin/users/{uid}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_and_jwks_are_served() {
+    let app = spawn_app().await;
+    let discovery: serde_json::Value = app
+        .http
+        .get(app.url("/oidc/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(discovery["issuer"], app.url("/oidc"));
+    assert_eq!(
+        discovery["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
+    let jwks: serde_json::Value = app
+        .http
+        .get(discovery["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"][0]["alg"], "RS256");
+    assert!(
+        jwks["keys"][0].get("d").is_none(),
+        "no private key material"
+    );
+}

@@ -155,6 +155,24 @@ pub struct Recipient {
     pub received_at: Option<DateTime<Utc>>,
 }
 
+impl Recipient {
+    /// Someone who will be notified once the documents are ready.
+    pub fn pending(email: EmailAddress) -> Self {
+        Self {
+            email,
+            status: RecipientStatus::Pending,
+            link_hash: None,
+            challenge: None,
+            failed_attempts: 0,
+            codes_sent: vec![],
+            locked_until: None,
+            notified_at: None,
+            verified_at: None,
+            received_at: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DeliveryTarget {
@@ -396,18 +414,9 @@ pub(crate) mod tests {
                 id: UserId::parse("sender-1").unwrap(),
                 email: EmailAddress::parse("sender@example.org").unwrap(),
             },
-            recipients: vec![Recipient {
-                email: EmailAddress::parse("bob@example.com").unwrap(),
-                status: RecipientStatus::Pending,
-                link_hash: None,
-                challenge: None,
-                failed_attempts: 0,
-                codes_sent: vec![],
-                locked_until: None,
-                notified_at: None,
-                verified_at: None,
-                received_at: None,
-            }],
+            recipients: vec![Recipient::pending(
+                EmailAddress::parse("bob@example.com").unwrap(),
+            )],
             subject: "Contracts".into(),
             message: String::new(),
             status: TransferStatus::Uploading,

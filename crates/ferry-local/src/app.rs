@@ -153,7 +153,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         .merge(crate::outbox::router(outbox))
         .route("/", get(index))
         .route("/r/{token}", get(recipient_landing))
-        .layer(TraceLayer::new_for_http());
+        .layer(TraceLayer::new_for_http().make_span_with(request_span));
 
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
@@ -290,6 +290,16 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// The route's template, never the URI: paths and queries carry link tokens, storage
+/// signatures and authorization codes.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(no route)", |m| m.as_str());
+    tracing::info_span!("request", method = %request.method(), route)
 }
 
 async fn index() -> Html<&'static str> {

@@ -327,7 +327,7 @@ mod tests {
     use ferry_core::audit::Outcome;
     use ferry_core::ids::DocumentId;
     use ferry_core::model::{
-        Document, DocumentStatus, Party, Recipient, RecipientStatus, TransferStatus, UploadPlan,
+        Document, DocumentStatus, Party, Recipient, TransferStatus, UploadPlan,
     };
     use ferry_core::values::ContentMd5;
 
@@ -346,18 +346,9 @@ mod tests {
                 id: UserId::parse("alice").unwrap(),
                 email: EmailAddress::parse("alice@example.org").unwrap(),
             },
-            recipients: vec![Recipient {
-                email: EmailAddress::parse("bob@example.com").unwrap(),
-                status: RecipientStatus::Pending,
-                link_hash: None,
-                challenge: None,
-                failed_attempts: 0,
-                codes_sent: vec![],
-                locked_until: None,
-                notified_at: None,
-                verified_at: None,
-                received_at: None,
-            }],
+            recipients: vec![Recipient::pending(
+                EmailAddress::parse("bob@example.com").unwrap(),
+            )],
             subject: "s".into(),
             message: String::new(),
             status: TransferStatus::Uploading,

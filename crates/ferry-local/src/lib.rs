@@ -4,6 +4,7 @@
 pub mod app;
 pub mod catalog;
 pub mod db;
+pub mod html;
 pub mod idp;
 pub mod outbox;
 pub mod queue;

@@ -2,6 +2,7 @@
 //! RFC 5322 `.eml` file in `{data_dir}/outbox/` and shown at `/_dev/mail`, so the whole flow
 //! (access links, one-time codes) can be followed on one machine.
 
+use crate::html::escape;
 use anyhow::Context;
 use async_trait::async_trait;
 use axum::Router;
@@ -441,21 +442,6 @@ async fn raw(State(outbox): State<Arc<Outbox>>, UrlPath(name): UrlPath<String>) 
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -163,21 +163,7 @@ impl Ferry {
                 id: user.id.clone(),
                 email: user.email.clone(),
             },
-            recipients: recipients
-                .into_iter()
-                .map(|email| Recipient {
-                    email,
-                    status: RecipientStatus::Pending,
-                    link_hash: None,
-                    challenge: None,
-                    failed_attempts: 0,
-                    codes_sent: vec![],
-                    locked_until: None,
-                    notified_at: None,
-                    verified_at: None,
-                    received_at: None,
-                })
-                .collect(),
+            recipients: recipients.into_iter().map(Recipient::pending).collect(),
             subject,
             message,
             status: TransferStatus::Uploading,

@@ -20,21 +20,7 @@ button{margin-top:1.25rem;padding:.5rem 1.25rem;font:inherit}\
 .notice{color:#0b5a1b;border-left:4px solid #0b5a1b;padding-left:.75rem}\
 code{word-break:break-all}svg{width:14rem;height:14rem;display:block;margin:1rem 0}";
 
-/// Text made safe for an HTML text node or a double-quoted attribute.
-pub(super) fn escape(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub(super) use crate::html::escape;
 
 /// The headers every page of ours carries.
 pub(super) fn harden(mut response: Response) -> Response {

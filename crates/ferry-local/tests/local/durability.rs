@@ -32,9 +32,15 @@ async fn kill_9_between_upload_and_validation_loses_nothing() {
         .token("alice@example.org", "alice@example.org-password-123")
         .await;
     let t = app
-        .wait_for(&alice, &tid, "validation after the restart", |t| {
-            t["status"] == "sent"
-        })
+        .wait_for(
+            &alice,
+            &tid,
+            "validation and notification after the restart",
+            |t| {
+                // "sent" comes first; the recipient is "notified" once the email is out.
+                t["status"] == "sent" && t["recipients"][0]["status"] == "notified"
+            },
+        )
         .await;
     assert_eq!(t["documents"][0]["status"], "ready");
     assert_eq!(t["recipients"][0]["status"], "notified");

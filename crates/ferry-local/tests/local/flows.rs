@@ -33,6 +33,34 @@ async fn webhook_receiver() -> (String, Arc<Mutex<Vec<(HeaderMap, Bytes)>>>) {
     (url, received)
 }
 
+/// The recipient's bucket: takes presigned PUTs on 127.0.0.1 and records, per object, the
+/// `Content-MD5` it was sent with and the MD5 of the bytes that arrived.
+async fn bucket_receiver() -> (String, Arc<Mutex<Vec<(String, String, String)>>>) {
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let store = received.clone();
+    let app = axum::Router::new()
+        .route(
+            "/bucket/{name}",
+            axum::routing::put(
+                move |axum::extract::Path(name): axum::extract::Path<String>,
+                      headers: HeaderMap,
+                      body: Bytes| {
+                    let store = store.clone();
+                    async move {
+                        let sent = headers["content-md5"].to_str().unwrap().to_owned();
+                        store.lock().unwrap().push((name, sent, md5_b64(&body)));
+                        StatusCode::OK
+                    }
+                },
+            ),
+        )
+        .layer(axum::extract::DefaultBodyLimit::disable());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/bucket", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, received)
+}
+
 fn doc<'a>(t: &'a Value, name: &str) -> &'a Value {
     t["documents"]
         .as_array()
@@ -250,6 +278,48 @@ async fn send_receive_deliver_and_purge() {
         })
         .await;
     assert_eq!(t["deliveries"][0]["type"], "webhook");
+
+    // Delivery into the recipient's own bucket through presigned PUT URLs they supply.
+    let (bucket, objects) = bucket_receiver().await;
+    let ready: Vec<&Value> = t["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["status"] == "ready")
+        .collect();
+    let urls: serde_json::Map<String, Value> = ready
+        .iter()
+        .map(|d| {
+            let id = d["id"].as_str().unwrap();
+            (id.to_owned(), json!(format!("{bucket}/{id}")))
+        })
+        .collect();
+    let (status, delivery) = app
+        .post(
+            &format!("/api/v1/transfers/{tid}/deliveries"),
+            Some(&bob),
+            json!({ "destination": { "type": "s3_presigned", "urls": urls } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{delivery}");
+    app.wait_for(&alice, &tid, "the bucket delivery", |t| {
+        t["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["type"] == "s3_presigned" && d["status"] == "succeeded")
+    })
+    .await;
+    let objects = objects.lock().unwrap().clone();
+    assert_eq!(objects.len(), ready.len());
+    for d in &ready {
+        let (_, sent, arrived) = objects
+            .iter()
+            .find(|(name, _, _)| name == d["id"].as_str().unwrap())
+            .expect("every ready document is delivered");
+        assert_eq!(sent, d["md5"].as_str().unwrap(), "sent with its MD5");
+        assert_eq!(arrived, sent, "and the bytes match it");
+    }
 
     // Carol is registered: her inbox shows the transfer, and she uses her own token.
     let (status, inbox) = app.get("/api/v1/transfers?box=received", &carol).await;

@@ -499,8 +499,8 @@ fn unfold_qp(raw: &str) -> String {
         .replace("=3D", "=")
 }
 
-/// The form's action and hidden fields, from the login page's HTML.
-fn form(html: &str) -> (String, Vec<(String, String)>) {
+/// The first form's action and hidden fields, from a sign-in or account page.
+pub fn form(html: &str) -> (String, Vec<(String, String)>) {
     let attr = |tag: &str, name: &str| -> Option<String> {
         let key = format!("{name}=\"");
         let start = tag.find(&key)? + key.len();

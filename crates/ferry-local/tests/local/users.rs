@@ -166,3 +166,109 @@ async fn discovery_and_jwks_are_served() {
         "no private key material"
     );
 }
+
+/// The first `<code>…</code>` after `label` on a page, unescaped.
+fn code_after(html: &str, label: &str) -> String {
+    let at = html.find(label).expect(label) + label.len();
+    let start = html[at..].find("<code>").unwrap() + at + "<code>".len();
+    let end = html[start..].find("</code>").unwrap() + start;
+    html[start..end]
+        .replace("&amp;", "&")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn totp_enrollment_on_the_account_page_adds_an_otp_step_to_sign_in() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    app.user(&admin, "erin@example.org", &["member"]).await;
+    let password = "erin@example.org-password-123";
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .build()
+        .unwrap();
+
+    let page = browser
+        .post(app.url("/oidc/account/login"))
+        .form(&[
+            ("email", "erin@example.org"),
+            ("password", password),
+            ("otp", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = browser
+        .get(app.url("/oidc/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Off: your password alone signs you in."),
+        "{page}"
+    );
+
+    // Start enrollment: a QR code and the otpauth URI.
+    let section = &page[page.find("<h2>Two-step").unwrap()..];
+    let (action, fields) = form(&section[..section.find("</form>").unwrap()]);
+    assert_eq!(action, "/oidc/account/totp");
+    let enrollment = browser
+        .post(app.url(&action))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enrollment.status(), StatusCode::OK);
+    let enrollment = enrollment.text().await.unwrap();
+    assert!(enrollment.contains("<svg"), "a QR code is shown");
+    let uri = code_after(&enrollment, "Setup link:");
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    let totp = totp_rs::TOTP::from_url(&uri).unwrap();
+    let (confirm, mut fields) = form(&enrollment);
+    fields.push(("otp".into(), "000000".into()));
+    let wrong = browser
+        .post(app.url(&confirm))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        wrong.status(),
+        StatusCode::BAD_REQUEST,
+        "a wrong code does not turn it on"
+    );
+    fields.pop();
+    fields.push(("otp".into(), totp.generate_current().unwrap()));
+    let on = browser
+        .post(app.url(&confirm))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on.status(), StatusCode::OK);
+    assert!(on.text().await.unwrap().contains("Two-step sign-in is on."));
+
+    // Signing in now needs the code; the confirming code was spent, so use the next one.
+    assert_eq!(
+        app.login_with_otp("erin@example.org", password, Some("000000"))
+            .await
+            .unwrap_err(),
+        StatusCode::UNAUTHORIZED
+    );
+    let next = totp.generate(chrono::Utc::now().timestamp() as u64 + 30);
+    let tokens = app
+        .login_with_otp("erin@example.org", password, Some(&next))
+        .await
+        .unwrap();
+    let (status, me) = app
+        .get("/api/v1/me", tokens["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["email"], "erin@example.org");
+}

@@ -90,11 +90,12 @@ impl ObjectStore for MemoryStore {
         upload_id: &str,
         number: u32,
         md5: &ContentMd5,
+        size: u64,
         _: DateTime<Utc>,
     ) -> anyhow::Result<PresignedRequest> {
         Ok(PresignedRequest {
             method: "PUT".into(),
-            url: format!("memory://{key}?upload_id={upload_id}&part={number}"),
+            url: format!("memory://{key}?upload_id={upload_id}&part={number}&size={size}"),
             headers: [("Content-MD5".to_owned(), md5.to_base64())].into(),
         })
     }

@@ -8,17 +8,30 @@ use crate::validation::DetectedType;
 use anyhow::Context;
 use async_trait::async_trait;
 use futures_util::StreamExt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 
 pub struct NativeExtractor {
     store: Arc<dyn ObjectStore>,
     limits: ExtractLimits,
+    spool_dir: Option<PathBuf>,
 }
 
 impl NativeExtractor {
     pub fn new(store: Arc<dyn ObjectStore>, limits: ExtractLimits) -> Self {
-        Self { store, limits }
+        Self {
+            store,
+            limits,
+            spool_dir: None,
+        }
+    }
+
+    /// Where documents are copied while they are read. Give a directory that the purge and a
+    /// restart clean up, so a crash mid-extraction leaves no copy in the system's temp dir.
+    pub fn with_spool_dir(mut self, dir: PathBuf) -> Self {
+        self.spool_dir = Some(dir);
+        self
     }
 
     /// Copies the object to a private temporary file: PDF parsing needs random access.
@@ -26,7 +39,11 @@ impl NativeExtractor {
         let Some(mut stream) = self.store.get(key).await? else {
             return Ok(None);
         };
-        let file = tempfile::NamedTempFile::new().context("creating a temporary file")?;
+        let file = match &self.spool_dir {
+            Some(dir) => tempfile::NamedTempFile::new_in(dir),
+            None => tempfile::NamedTempFile::new(),
+        }
+        .context("creating a temporary file")?;
         let mut writer = tokio::fs::File::from_std(file.reopen()?);
         while let Some(chunk) = stream.next().await {
             writer.write_all(&chunk?).await?;

@@ -72,6 +72,7 @@ pub trait ObjectStore: Send + Sync {
         upload_id: &str,
         number: u32,
         md5: &ContentMd5,
+        size: u64,
         expires_at: DateTime<Utc>,
     ) -> anyhow::Result<PresignedRequest>;
     async fn complete_multipart(
@@ -159,6 +160,10 @@ pub enum Job {
     Deliver {
         transfer_id: TransferId,
         delivery_id: DeliveryId,
+    },
+    /// Finishes the purge of an ended transfer if the process died in the middle of it.
+    Purge {
+        transfer_id: TransferId,
     },
 }
 
@@ -292,7 +297,8 @@ impl Job {
             Self::Extract { transfer_id, .. }
             | Self::NotifyRecipient { transfer_id, .. }
             | Self::NotifySender { transfer_id }
-            | Self::Deliver { transfer_id, .. } => Some(*transfer_id),
+            | Self::Deliver { transfer_id, .. }
+            | Self::Purge { transfer_id } => Some(*transfer_id),
         }
     }
 }

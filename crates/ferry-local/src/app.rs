@@ -137,10 +137,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         queue: queue.clone(),
         mailer: outbox.clone(),
         users: users.clone(),
-        extractor: Arc::new(NativeExtractor::new(
-            store.clone(),
-            ExtractLimits::default(),
-        )),
+        extractor: Arc::new(
+            NativeExtractor::new(store.clone(), ExtractLimits::default())
+                .with_spool_dir(fresh_spool_dir(&data_dir)?),
+        ),
         deliverer,
         clock: Arc::new(SystemClock),
     };
@@ -215,6 +215,18 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("resolving {}", dir.display()))
 }
 
+/// Copies of documents being read; whatever a crash left there is removed at start.
+fn fresh_spool_dir(data_dir: &Path) -> anyhow::Result<PathBuf> {
+    let dir = data_dir.join("spool");
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("emptying {}", dir.display())),
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
 /// On an empty directory, the first admin comes from FERRY_ADMIN_EMAIL / FERRY_ADMIN_PASSWORD,
 /// or gets a generated password that is printed once.
 async fn ensure_first_admin(users: &LocalUsers) -> anyhow::Result<Option<(String, String)>> {
@@ -267,9 +279,11 @@ async fn sweep(
             Ok(n) => tracing::info!(expired = n, "expired transfers purged"),
             Err(e) => tracing::error!(error = %e, "the expiry sweep failed"),
         }
-        // Like the S3 lifecycle rule: multipart uploads nobody finished within a day go.
+        // Like the S3 lifecycle rule, a backstop: a live transfer's uploads go with its purge,
+        // so only those outliving any transfer (plus a day) are orphans.
+        let orphaned_after = (ferry.settings.limits.max_expiry_hours + 24).unsigned_abs() * 3600;
         if let Err(e) = store
-            .delete_incomplete_uploads_older_than(Duration::from_secs(24 * 3600))
+            .delete_incomplete_uploads_older_than(Duration::from_secs(orphaned_after))
             .await
         {
             tracing::error!(error = %e, "cleaning up incomplete uploads failed");

@@ -20,6 +20,10 @@ pub struct ExtractLimits {
     pub max_pages: usize,
     /// PDFs above this size are not loaded at all (lopdf holds the whole file in memory).
     pub max_pdf_bytes: u64,
+    /// What one compressed PDF stream may inflate to, and all of them together: the parser
+    /// inflates streams in memory without a limit of its own.
+    pub max_stream_bytes: u64,
+    pub max_inflated_bytes: u64,
 }
 
 impl Default for ExtractLimits {
@@ -28,6 +32,8 @@ impl Default for ExtractLimits {
             max_chars: 2_000_000,
             max_pages: 2_000,
             max_pdf_bytes: 64 * 1024 * 1024,
+            max_stream_bytes: 16 * 1024 * 1024,
+            max_inflated_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -69,8 +75,66 @@ fn without_panics<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T>
     })
 }
 
+/// Inflates every zlib stream of the file into a counter, never into memory, and refuses a
+/// file that would expand beyond the limits: a 1 MB PDF can hold gigabytes of page content.
+fn check_expansion(pdf: &[u8], limits: &ExtractLimits) -> anyhow::Result<()> {
+    const KEYWORD: &[u8] = b"stream";
+    let mut total: u64 = 0;
+    let mut at = 0;
+    while let Some(found) = pdf[at..].windows(KEYWORD.len()).position(|w| w == KEYWORD) {
+        let keyword = at + found;
+        at = keyword + KEYWORD.len();
+        if pdf[..keyword].ends_with(b"end") {
+            continue;
+        }
+        // The data starts after the keyword's end of line (CRLF or LF).
+        let start = match &pdf[at..] {
+            [b'\r', b'\n', ..] => at + 2,
+            [b'\n', ..] => at + 1,
+            _ => continue,
+        };
+        let mut inflated =
+            flate2::read::ZlibDecoder::new(&pdf[start..]).take(limits.max_stream_bytes + 1);
+        // Not zlib (an image, say): nothing. Broken midway: what came out before the break,
+        // which the parser would hold too.
+        let mut counter = Counter(0);
+        let _ = std::io::copy(&mut inflated, &mut counter);
+        let size = counter.0;
+        if size > limits.max_stream_bytes {
+            bail!(
+                "a stream of the PDF expands beyond {} bytes; its text is not extracted",
+                limits.max_stream_bytes
+            );
+        }
+        total += size;
+        if total > limits.max_inflated_bytes {
+            bail!(
+                "the PDF's streams expand beyond {} bytes in all; its text is not extracted",
+                limits.max_inflated_bytes
+            );
+        }
+    }
+    Ok(())
+}
+
+struct Counter(u64);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn pdf_text(path: &Path, limits: &ExtractLimits) -> anyhow::Result<Option<ExtractedText>> {
-    let document = lopdf::Document::load(path).context("the file is not a readable PDF")?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    check_expansion(&bytes, limits)?;
+    let document = lopdf::Document::load_mem(&bytes).context("the file is not a readable PDF")?;
+    drop(bytes);
     // lopdf has already tried the empty user password; still encrypted means a real password.
     if document.is_encrypted() {
         bail!("the PDF is encrypted");

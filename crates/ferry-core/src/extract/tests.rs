@@ -384,3 +384,45 @@ fn read_errors_are_reported() {
     let err = extract_text(Failing, &ExtractLimits::default()).unwrap_err();
     assert!(format!("{err:#}").contains("connection reset"));
 }
+
+/// Pages whose compressed content inflates to about `inflated` bytes each.
+fn padded_pages(pages: usize, inflated: usize) -> Vec<u8> {
+    let padding = " ".repeat(inflated);
+    let texts: Vec<String> = (0..pages).map(|i| format!("Page {i}{padding}")).collect();
+    let mut doc = pdf(&texts.iter().map(|t| Some(t.as_str())).collect::<Vec<_>>());
+    doc.compress();
+    save(&mut doc)
+}
+
+#[test]
+fn a_pdf_that_inflates_beyond_the_limits_is_not_parsed() {
+    let bytes = padded_pages(1, 3 * 1024 * 1024);
+    assert!(
+        bytes.len() < 64 * 1024,
+        "the padding compresses well: {}",
+        bytes.len()
+    );
+    let f = file(&bytes);
+    let text = extract_pdf(f.path(), &ExtractLimits::default())
+        .unwrap()
+        .unwrap();
+    assert!(
+        text.pages[0].starts_with("Page 0"),
+        "compressed streams are read"
+    );
+
+    let one_stream = ExtractLimits {
+        max_stream_bytes: 2 * 1024 * 1024,
+        ..ExtractLimits::default()
+    };
+    let err = extract_pdf(f.path(), &one_stream).unwrap_err();
+    assert!(err.to_string().contains("expands beyond"), "{err}");
+
+    let f = file(&padded_pages(4, 1024 * 1024));
+    let in_all = ExtractLimits {
+        max_inflated_bytes: 3 * 1024 * 1024,
+        ..ExtractLimits::default()
+    };
+    let err = extract_pdf(f.path(), &in_all).unwrap_err();
+    assert!(err.to_string().contains("in all"), "{err}");
+}

@@ -38,6 +38,7 @@ impl Ferry {
                 transfer_id,
                 delivery_id,
             } => self.on_deliver(*transfer_id, *delivery_id).await,
+            Job::Purge { transfer_id } => self.on_purge(*transfer_id).await,
         }
     }
 
@@ -66,6 +67,14 @@ impl Ferry {
             return Ok(());
         };
         if transfer.status.is_final() {
+            self.ports.store.delete(key).await?;
+            return Ok(());
+        }
+        if matches!(
+            doc.status,
+            DocumentStatus::Rejected | DocumentStatus::Purged
+        ) {
+            // Bytes sent again to a document that was refused: they are as unwanted as before.
             self.ports.store.delete(key).await?;
             return Ok(());
         }
@@ -469,6 +478,7 @@ fn job_name(job: &Job) -> &'static str {
         Job::NotifyRecipient { .. } => "notify_recipient",
         Job::NotifySender { .. } => "notify_sender",
         Job::Deliver { .. } => "deliver",
+        Job::Purge { .. } => "purge",
     }
 }
 

@@ -10,7 +10,11 @@ use crate::auth::Caller;
 use crate::error::{Error, Result};
 use crate::ids::TransferId;
 use crate::model::{DocumentStatus, RecipientStatus, Transfer, TransferStatus, UploadPlan};
-use crate::ports::{object_key, text_key};
+use crate::ports::{Job, object_key, text_key};
+use std::time::Duration;
+
+/// Long enough for the purge in progress to finish first; within SQS's 15-minute delay limit.
+const PURGE_CHECK_DELAY: Duration = Duration::from_secs(5 * 60);
 
 impl Ferry {
     /// A recipient confirms receipt; when the last one has, the transfer is completed and purged.
@@ -69,6 +73,28 @@ impl Ferry {
         tid: TransferId,
         status: TransferStatus,
     ) -> Result<Transfer> {
+        // Queued before anything changes: should the process die between marking the transfer
+        // ended and deleting the last byte, this job finishes the purge after the restart.
+        self.ports
+            .queue
+            .enqueue(&Job::Purge { transfer_id: tid }, PURGE_CHECK_DELAY)
+            .await?;
+        self.finish_and_purge(tid, status).await
+    }
+
+    /// The background check queued by [`Self::end_transfer`].
+    pub(crate) async fn on_purge(&self, tid: TransferId) -> Result<()> {
+        let Some(transfer) = self.ports.catalog.get_transfer(tid).await? else {
+            return Ok(());
+        };
+        if transfer.status.is_final() && !transfer.content_deleted {
+            tracing::warn!(transfer_id = %tid, "finishing a purge that was interrupted");
+            self.finish_and_purge(tid, transfer.status).await?;
+        }
+        Ok(())
+    }
+
+    async fn finish_and_purge(&self, tid: TransferId, status: TransferStatus) -> Result<Transfer> {
         let now = self.now();
         let (transfer, ended) = self
             .update(tid, |t| {

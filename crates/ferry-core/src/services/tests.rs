@@ -14,7 +14,7 @@ use crate::model::{
     DocumentStatus, Engine, RecipientStatus, RejectReason, Transfer, TransferStatus,
 };
 use crate::native::NativeExtractor;
-use crate::ports::{CompletedPart, Job, object_key};
+use crate::ports::{Catalog, CompletedPart, Job, object_key};
 use crate::values::{ContentMd5, EmailAddress, Role};
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -322,6 +322,55 @@ async fn bad_bytes_are_rejected_and_deleted() {
 }
 
 #[tokio::test]
+async fn bytes_sent_again_to_a_rejected_document_are_deleted() {
+    let h = Harness::new();
+    let exe = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0This program cannot be run".to_vec();
+    let t = h
+        .create(&[
+            ("tool.txt", &exe, "text/plain"),
+            ("figures.txt", TEXT, "text/plain"),
+        ])
+        .await;
+    h.upload(&t, 0, &exe).await;
+    h.upload(&t, 1, TEXT).await;
+    h.drain().await;
+    let rejected_key = object_key(t.id, t.documents[0].id);
+    assert_eq!(h.get(t.id).await.status, TransferStatus::Sent);
+    assert!(!h.store.keys().contains(&rejected_key));
+    h.upload(&t, 0, &exe).await;
+    h.drain().await;
+    assert!(
+        !h.store.keys().contains(&rejected_key),
+        "a second upload of refused bytes does not stay either"
+    );
+    assert!(
+        h.store
+            .keys()
+            .contains(&object_key(t.id, t.documents[1].id))
+    );
+}
+
+#[tokio::test]
+async fn a_purge_cut_short_is_finished_by_its_queued_check() {
+    let h = Harness::new();
+    let t = h.create(&[("figures.txt", TEXT, "text/plain")]).await;
+    h.upload(&t, 0, TEXT).await;
+    h.drain().await;
+    assert!(!h.store.keys().is_empty());
+    // The process died right after saving the end of the transfer, before deleting anything.
+    let mut ended = h.get(t.id).await;
+    assert!(ended.finish(TransferStatus::Cancelled, Utc::now()));
+    h.catalog.save_transfer(&ended).await.unwrap();
+    h.ferry
+        .handle_job(&Job::Purge { transfer_id: t.id })
+        .await
+        .unwrap();
+    let t = h.get(t.id).await;
+    assert!(t.content_deleted);
+    assert!(h.store.keys().is_empty(), "every byte and text is gone");
+}
+
+#[tokio::test]
 async fn multipart_uploads_check_their_parts() {
     let h = Harness::new();
     let body: Vec<u8> = TEXT.iter().cycle().take(2500).copied().collect();
@@ -588,6 +637,16 @@ async fn create_refuses_bad_requests_and_stores_nothing() {
                 bob(),
                 vec![NewFile {
                     content_type: "pdf".into(),
+                    ..file()
+                }],
+            ),
+            "content_type",
+        ),
+        (
+            request(
+                bob(),
+                vec![NewFile {
+                    content_type: "text/plain; charset=\"a\r\nX-Injected: 1\"".into(),
                     ..file()
                 }],
             ),

@@ -220,7 +220,9 @@ impl Ferry {
         } else {
             content_type
         };
+        // Parameters (`; charset=...`) are kept, so the whole value must be fit for a header.
         let valid_type = content_type.len() <= 127
+            && content_type.bytes().all(|c| (0x20..0x7f).contains(&c))
             && content_type.split_once('/').is_some_and(|(a, b)| {
                 let token = |s: &str| {
                     !s.is_empty()
@@ -360,7 +362,8 @@ impl Ferry {
         parts: Vec<(u32, String)>,
     ) -> Result<Vec<(u32, PresignedRequest)>> {
         let transfer = self.load(tid).await?;
-        let (_, upload_id, _, part_count) = Self::multipart_document(caller, &transfer, did)?;
+        let (doc, upload_id, part_size, part_count) =
+            Self::multipart_document(caller, &transfer, did)?;
         if parts.is_empty() || parts.len() > MAX_PARTS_PER_REQUEST {
             return Err(Error::invalid(format!(
                 "parts: between 1 and {MAX_PARTS_PER_REQUEST} parts per request"
@@ -381,11 +384,18 @@ impl Ferry {
         let key = object_key(tid, did);
         let mut signed = Vec::with_capacity(parsed.len());
         for (number, md5) in parsed {
+            // Every part but the last is exactly `part_size`: the parts add up to the declared
+            // size, so nobody can store more than they declared.
+            let size = if number < part_count {
+                part_size
+            } else {
+                doc.size - part_size * u64::from(part_count - 1)
+            };
             signed.push((
                 number,
                 self.ports
                     .store
-                    .presign_part(&key, upload_id, number, &md5, expires_at)
+                    .presign_part(&key, upload_id, number, &md5, size, expires_at)
                     .await?,
             ));
         }
@@ -582,17 +592,20 @@ impl Ferry {
                 format!("the transfer has already ended ({:?})", transfer.status).to_lowercase(),
             ));
         }
-        self.audit(
-            AuditEvent::new(
-                caller.actor(),
-                "transfer.cancelled",
-                Outcome::Success,
-                self.now(),
+        // Cancelling again changes nothing and is not recorded; it still finishes the purge.
+        if transfer.status != TransferStatus::Cancelled {
+            self.audit(
+                AuditEvent::new(
+                    caller.actor(),
+                    "transfer.cancelled",
+                    Outcome::Success,
+                    self.now(),
+                )
+                .transfer(tid)
+                .source_ip(source_ip),
             )
-            .transfer(tid)
-            .source_ip(source_ip),
-        )
-        .await;
+            .await;
+        }
         self.end_transfer(tid, TransferStatus::Cancelled).await
     }
 }

@@ -190,6 +190,24 @@ impl Disk {
             .await?
     }
 
+    /// Like [`Self::place_object`], but never replaces an object: `false` when one is there.
+    pub(super) async fn place_new_object(
+        &self,
+        temp: TempFile,
+        key: &ObjectKey,
+    ) -> anyhow::Result<bool> {
+        let dest = self.object_path(key);
+        blocking(move || {
+            place_new(temp, &dest).with_context(|| format!("storing {}", dest.display()))
+        })
+        .await?
+    }
+
+    pub(super) async fn object_exists(&self, key: &ObjectKey) -> anyhow::Result<bool> {
+        let path = self.object_path(key);
+        Ok(tokio::fs::try_exists(&path).await?)
+    }
+
     /// Puts a received part in its upload; `false` when the upload no longer exists.
     pub(super) async fn place_part(
         &self,
@@ -439,6 +457,26 @@ fn place(mut temp: TempFile, dest: &Path) -> io::Result<()> {
     temp.kept = true;
     sync_parent(dest);
     Ok(())
+}
+
+/// A hard link is an atomic create-if-absent: the first upload wins, a second never replaces
+/// bytes that were already validated. The temporary name goes when `temp` drops.
+fn place_new(temp: TempFile, dest: &Path) -> io::Result<bool> {
+    let parent = dest
+        .parent()
+        .ok_or_else(|| io::Error::other("a destination has a parent"))?;
+    let mut attempts = 0;
+    loop {
+        fs::create_dir_all(parent)?;
+        match fs::hard_link(&temp.path, dest) {
+            Ok(()) => break,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(false),
+            Err(e) if e.kind() == ErrorKind::NotFound && attempts < 3 => attempts += 1,
+            Err(e) => return Err(e),
+        }
+    }
+    sync_parent(dest);
+    Ok(true)
 }
 
 /// Makes a rename or removal in the directory durable. Best effort: some file systems do not

@@ -21,10 +21,13 @@ pub(super) enum StorageError {
         .actual.map_or_else(|| "more".to_owned(), |n| n.to_string())
     )]
     SizeMismatch { expected: u64, actual: Option<u64> },
-    #[error("EntityTooLarge: a part has at most {0} bytes; nothing was stored")]
-    TooLarge(u64),
     #[error("IncompleteBody: the body could not be read to its end; nothing was stored")]
     UnreadableBody,
+    #[error(
+        "PreconditionFailed: an object is already stored at this key and uploads never replace \
+         one; nothing was stored"
+    )]
+    AlreadyExists,
     #[error("NoSuchKey: there is no object at this key")]
     NoSuchKey,
     #[error("NoSuchUpload: the multipart upload was completed, aborted or never created")]
@@ -45,7 +48,7 @@ impl StorageError {
             Self::SizeMismatch { .. } | Self::UnreadableBody => {
                 (StatusCode::BAD_REQUEST, "incomplete-body")
             }
-            Self::TooLarge(_) => (StatusCode::BAD_REQUEST, "entity-too-large"),
+            Self::AlreadyExists => (StatusCode::PRECONDITION_FAILED, "precondition-failed"),
             Self::NoSuchKey => (StatusCode::NOT_FOUND, "no-such-key"),
             Self::NoSuchUpload => (StatusCode::NOT_FOUND, "no-such-upload"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed"),

@@ -11,7 +11,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use ferry_core::values::ContentMd5;
 use std::sync::Arc;
 
@@ -26,6 +26,9 @@ pub fn router(store: Arc<DiskObjectStore>) -> Router {
                 .put(upload)
                 .fallback(|| async { StorageError::MethodNotAllowed }),
         )
+        // The bucket itself is not listable.
+        .route("/_storage", any(|| async { StorageError::NoSuchKey }))
+        .route("/_storage/", any(|| async { StorageError::NoSuchKey }))
         .with_state(store)
 }
 
@@ -42,23 +45,19 @@ async fn upload(
     let md5 = match grant {
         Grant::Put { md5, size } => {
             check_content_md5(&headers, &md5)?;
-            // A declared length that differs is refused before a byte is written.
-            if let Some(declared) = content_length(&headers).filter(|n| *n != size) {
-                return Err(StorageError::SizeMismatch {
-                    expected: size,
-                    actual: Some(declared),
-                });
-            }
+            check_content_length(&headers, size)?;
             store.store_object(&key, &md5, size, body).await?
         }
         Grant::Part {
             upload_id,
             number,
             md5,
+            size,
         } => {
             check_content_md5(&headers, &md5)?;
+            check_content_length(&headers, size)?;
             store
-                .store_part(&key, &upload_id, number, &md5, body)
+                .store_part(&key, &upload_id, number, &md5, size, body)
                 .await?
         }
         Grant::Get { .. } => return Err(StorageError::MethodNotAllowed),
@@ -66,6 +65,17 @@ async fn upload(
     let etag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(md5)))
         .map_err(|e| StorageError::Unexpected(e.into()))?;
     Ok((StatusCode::OK, [(header::ETAG, etag)]).into_response())
+}
+
+/// A declared length that differs from the signed one is refused before a byte is written.
+fn check_content_length(headers: &HeaderMap, size: u64) -> Result<(), StorageError> {
+    match content_length(headers).filter(|n| *n != size) {
+        Some(declared) => Err(StorageError::SizeMismatch {
+            expected: size,
+            actual: Some(declared),
+        }),
+        None => Ok(()),
+    }
 }
 
 async fn download(

@@ -44,11 +44,12 @@ const RESPONSE_CONTENT_DISPOSITION: &str = "response-content-disposition";
 pub(super) enum Grant {
     /// PUT the whole object: exactly `size` bytes whose MD5 is `md5`.
     Put { md5: ContentMd5, size: u64 },
-    /// PUT one part of a multipart upload, whose MD5 is `md5`.
+    /// PUT one part of a multipart upload: exactly `size` bytes whose MD5 is `md5`.
     Part {
         upload_id: UploadId,
         number: u32,
         md5: ContentMd5,
+        size: u64,
     },
     /// GET the object, answered with these two headers.
     Get {
@@ -83,9 +84,11 @@ impl Grant {
                 upload_id,
                 number,
                 md5,
+                size,
             } => vec![
                 (UPLOAD_ID, upload_id.to_string()),
                 (PART_NUMBER, number.to_string()),
+                (SIZE, size.to_string()),
                 (CONTENT_MD5, md5.to_base64()),
             ],
             Self::Get {
@@ -101,6 +104,12 @@ impl Grant {
     /// Reads the grant a request claims: a PUT with an upload id is a part, any other PUT a
     /// whole object, and a GET (or HEAD) a download.
     fn from_query(method: &http::Method, query: &Query) -> Result<Self, Refusal> {
+        let size = || -> Result<u64, Refusal> {
+            query
+                .required(SIZE)?
+                .parse()
+                .map_err(|_| Refusal::Malformed(SIZE))
+        };
         let md5 = || {
             ContentMd5::parse(query.required(CONTENT_MD5)?)
                 .map_err(|_| Refusal::Malformed("content-md5"))
@@ -124,13 +133,13 @@ impl Grant {
                 upload_id,
                 number,
                 md5: md5()?,
+                size: size()?,
             })
         } else {
-            let size = query
-                .required(SIZE)?
-                .parse()
-                .map_err(|_| Refusal::Malformed(SIZE))?;
-            Ok(Self::Put { md5: md5()?, size })
+            Ok(Self::Put {
+                md5: md5()?,
+                size: size()?,
+            })
         }
     }
 }

@@ -101,6 +101,10 @@ impl DiskObjectStore {
         S: Stream<Item = Result<Bytes, E>>,
         E: std::fmt::Display,
     {
+        // Refused before the body is read, and again atomically when it is placed.
+        if self.disk.object_exists(key).await? {
+            return Err(StorageError::AlreadyExists);
+        }
         let received = self.disk.receive(body, size).await.map_err(|e| match e {
             ReceiveError::TooLong => StorageError::SizeMismatch {
                 expected: size,
@@ -118,7 +122,9 @@ impl DiskObjectStore {
         if &received.md5 != md5.digest() {
             return Err(StorageError::BadDigest);
         }
-        self.disk.place_object(received.temp, key).await?;
+        if !self.disk.place_new_object(received.temp, key).await? {
+            return Err(StorageError::AlreadyExists);
+        }
         self.announce(key).await?;
         tracing::info!(%key, size, "object stored");
         Ok(received.md5)
@@ -131,6 +137,7 @@ impl DiskObjectStore {
         upload_id: &UploadId,
         number: u32,
         md5: &ContentMd5,
+        size: u64,
         body: S,
     ) -> Result<[u8; 16], StorageError>
     where
@@ -141,15 +148,20 @@ impl DiskObjectStore {
             Some(meta) if meta.key == key.as_str() => {}
             _ => return Err(StorageError::NoSuchUpload),
         }
-        let received = self
-            .disk
-            .receive(body, MAX_PART_BYTES)
-            .await
-            .map_err(|e| match e {
-                ReceiveError::TooLong => StorageError::TooLarge(MAX_PART_BYTES),
-                ReceiveError::Body => StorageError::UnreadableBody,
-                ReceiveError::Io(e) => StorageError::Unexpected(e),
-            })?;
+        let received = self.disk.receive(body, size).await.map_err(|e| match e {
+            ReceiveError::TooLong => StorageError::SizeMismatch {
+                expected: size,
+                actual: None,
+            },
+            ReceiveError::Body => StorageError::UnreadableBody,
+            ReceiveError::Io(e) => StorageError::Unexpected(e),
+        })?;
+        if received.len != size {
+            return Err(StorageError::SizeMismatch {
+                expected: size,
+                actual: Some(received.len),
+            });
+        }
         if &received.md5 != md5.digest() {
             return Err(StorageError::BadDigest);
         }
@@ -288,6 +300,7 @@ impl ObjectStore for DiskObjectStore {
         upload_id: &str,
         number: u32,
         md5: &ContentMd5,
+        size: u64,
         expires_at: DateTime<Utc>,
     ) -> anyhow::Result<PresignedRequest> {
         let key = ObjectKey::parse(key)?;
@@ -295,10 +308,14 @@ impl ObjectStore for DiskObjectStore {
         if !(1..=MAX_PART_NUMBER).contains(&number) {
             anyhow::bail!("part numbers go from 1 to {MAX_PART_NUMBER}");
         }
+        if size > MAX_PART_BYTES {
+            anyhow::bail!("a part has at most {MAX_PART_BYTES} bytes");
+        }
         let grant = Grant::Part {
             upload_id,
             number,
             md5: *md5,
+            size,
         };
         Ok(PresignedRequest {
             method: "PUT".into(),

@@ -208,6 +208,29 @@ async fn a_signed_put_stores_the_bytes_answers_the_etag_and_announces_them_once(
 }
 
 #[tokio::test]
+async fn an_upload_never_replaces_a_stored_object() {
+    let h = harness();
+    let body = b"%PDF-1.7 the validated bytes".to_vec();
+    let plan = h
+        .store
+        .presign_put(KEY, &md5(&body), body.len() as u64, soon())
+        .await
+        .unwrap();
+    assert_eq!(
+        send_signed(&h.app, &plan, body.clone()).await.status,
+        StatusCode::OK
+    );
+    assert!(h.queue.pop().is_some());
+    // The same URL again, while it is still valid.
+    send_signed(&h.app, &plan, body.clone())
+        .await
+        .assert_problem(StatusCode::PRECONDITION_FAILED, "PreconditionFailed");
+    assert!(h.queue.is_empty(), "nothing new is announced");
+    assert_eq!(read_all(&h.store, KEY).await.unwrap(), body);
+    assert_eq!(files_under(&h.root.join(".tmp")), 0);
+}
+
+#[tokio::test]
 async fn a_body_that_differs_from_its_md5_is_a_bad_digest_and_nothing_is_stored() {
     let h = harness();
     let body = b"hello there!".to_vec();
@@ -360,7 +383,14 @@ async fn put_parts(h: &Harness, upload_id: &str, parts: &[&[u8]]) -> Vec<String>
         let number = i as u32 + 1;
         let signed = h
             .store
-            .presign_part(KEY, upload_id, number, &md5(part), soon())
+            .presign_part(
+                KEY,
+                upload_id,
+                number,
+                &md5(part),
+                part.len() as u64,
+                soon(),
+            )
             .await
             .unwrap();
         assert_eq!(signed.headers.keys().collect::<Vec<_>>(), ["Content-MD5"]);
@@ -428,7 +458,14 @@ async fn a_multipart_upload_joins_its_parts_in_order_and_is_announced_once() {
     // The upload is over: its part URLs no longer store anything.
     let late = h
         .store
-        .presign_part(KEY, &upload_id, 1, &md5(parts[0]), soon())
+        .presign_part(
+            KEY,
+            &upload_id,
+            1,
+            &md5(parts[0]),
+            parts[0].len() as u64,
+            soon(),
+        )
         .await
         .unwrap();
     send_signed(&h.app, &late, parts[0].to_vec())
@@ -492,7 +529,14 @@ async fn a_completion_with_a_wrong_etag_a_missing_part_or_a_gap_is_refused() {
     // A part whose bytes differ from its Content-MD5 is not stored either.
     let signed = h
         .store
-        .presign_part(KEY, &upload_id, 3, &md5(parts[2]), soon())
+        .presign_part(
+            KEY,
+            &upload_id,
+            3,
+            &md5(parts[2]),
+            parts[2].len() as u64,
+            soon(),
+        )
         .await
         .unwrap();
     send_signed(&h.app, &signed, b"xx".to_vec())
@@ -518,7 +562,7 @@ async fn a_part_url_is_bound_to_its_upload_number_and_md5() {
     let part = b"part one".to_vec();
     let signed = h
         .store
-        .presign_part(KEY, &upload_id, 1, &md5(&part), soon())
+        .presign_part(KEY, &upload_id, 1, &md5(&part), part.len() as u64, soon())
         .await
         .unwrap();
     let md5_header = signed.headers["Content-MD5"].clone();
@@ -543,21 +587,49 @@ async fn a_part_url_is_bound_to_its_upload_number_and_md5() {
     )
     .await;
     answer.assert_problem(StatusCode::FORBIDDEN, "SignatureDoesNotMatch");
+    // The size is signed too: a part cannot grow past what the upload plan declared.
+    let resized = signed.url.replace("size=8", "size=9000000");
+    let answer = send(
+        &h.app,
+        Method::PUT,
+        &resized,
+        &[("Content-MD5", &md5_header)],
+        part.clone().into(),
+    )
+    .await;
+    answer.assert_problem(StatusCode::FORBIDDEN, "SignatureDoesNotMatch");
+    let longer = [part.as_slice(), b" and more"].concat();
+    let answer = send(
+        &h.app,
+        Method::PUT,
+        &signed.url,
+        &[("Content-MD5", &md5_header)],
+        longer.into(),
+    )
+    .await;
+    answer.assert_problem(StatusCode::BAD_REQUEST, "IncompleteBody");
     assert!(
         h.store
-            .presign_part(KEY, &upload_id, 0, &md5(&part), soon())
+            .presign_part(KEY, &upload_id, 0, &md5(&part), part.len() as u64, soon())
             .await
             .is_err()
     );
     assert!(
         h.store
-            .presign_part(KEY, &upload_id, 10_001, &md5(&part), soon())
+            .presign_part(
+                KEY,
+                &upload_id,
+                10_001,
+                &md5(&part),
+                part.len() as u64,
+                soon()
+            )
             .await
             .is_err()
     );
     assert!(
         h.store
-            .presign_part(KEY, "../../etc", 1, &md5(&part), soon())
+            .presign_part(KEY, "../../etc", 1, &md5(&part), part.len() as u64, soon())
             .await
             .is_err()
     );
@@ -574,7 +646,7 @@ async fn an_aborted_upload_is_gone_with_its_parts() {
 
     let signed = h
         .store
-        .presign_part(KEY, &upload_id, 1, &md5(b"abc"), soon())
+        .presign_part(KEY, &upload_id, 1, &md5(b"abc"), 3, soon())
         .await
         .unwrap();
     send_signed(&h.app, &signed, b"abc".to_vec())

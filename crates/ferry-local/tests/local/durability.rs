@@ -50,22 +50,25 @@ async fn kill_9_between_upload_and_validation_loses_nothing() {
     // Restart once more: nothing is processed twice, nobody is emailed twice.
     app.kill_hard();
     app.start().await;
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    app.wait_until_idle().await;
+    let (_, events) = app
+        .get(&format!("/api/v1/transfers/{tid}/events"), &alice)
+        .await;
+    let count = |action: &str| {
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == action)
+            .count()
+    };
+    assert_eq!(count("document.validated"), 1, "{events}");
+    assert_eq!(count("document.ready"), 1, "{events}");
+    assert_eq!(count("recipient.notified"), 1, "{events}");
     let mails = app.mails().await;
-    assert_eq!(
-        mails
-            .iter()
-            .filter(|(to, _, _)| to.contains("bob@example.com"))
-            .count(),
-        1
-    );
-    assert_eq!(
-        mails
-            .iter()
-            .filter(|(to, _, _)| to.contains("alice@example.org"))
-            .count(),
-        1
-    );
+    for to in ["bob@example.com", "alice@example.org"] {
+        assert_eq!(mails.iter().filter(|(t, _, _)| t.contains(to)).count(), 1);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

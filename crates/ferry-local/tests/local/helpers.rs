@@ -368,6 +368,32 @@ impl TestApp {
         assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     }
 
+    /// Waits until the work queue holds no job that is due (delayed retries and checks may
+    /// stay), reading the data dir's database as a second process would.
+    pub async fn wait_until_idle(&self) {
+        let db = rusqlite::Connection::open_with_flags(
+            self.data_dir.join("ferry.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let now = chrono::Utc::now().timestamp_millis();
+            let due: i64 = db
+                .query_row(
+                    "SELECT COUNT(*) FROM jobs WHERE run_at <= ?1",
+                    [now],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            if due == 0 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{due} jobs still due");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Polls the transfer until `done` holds.
     pub async fn wait_for(
         &self,

@@ -59,6 +59,8 @@ pub enum RejectReason {
     TypeMismatch,
     TooLarge,
     Empty,
+    /// The bytes could not be checked, again and again: they are deleted rather than handed on.
+    ProcessingFailed,
 }
 
 impl RejectReason {
@@ -70,6 +72,7 @@ impl RejectReason {
             Self::TypeMismatch => "the file's content does not match its declared type",
             Self::TooLarge => "the file is larger than declared or allowed",
             Self::Empty => "the file is empty",
+            Self::ProcessingFailed => "the file could not be checked; please send it again",
         }
     }
 }

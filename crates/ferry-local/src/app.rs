@@ -160,12 +160,16 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", options.listen))?;
     let (stop, stopped) = watch::channel(false);
     let workers = {
-        let ferry = ferry.clone();
+        let (handling, abandoning) = (ferry.clone(), ferry.clone());
         tokio::spawn(queue.clone().run(
             options.workers,
             move |job| {
-                let ferry = ferry.clone();
+                let ferry = handling.clone();
                 async move { ferry.handle_job(&job).await.map_err(anyhow::Error::from) }
+            },
+            move |job| {
+                let ferry = abandoning.clone();
+                async move { ferry.abandon_job(&job).await.map_err(anyhow::Error::from) }
             },
             stopped.clone(),
         ))

@@ -95,28 +95,27 @@ impl SqliteQueue {
             .call(move |c| {
                 let now = Utc::now().timestamp_millis();
                 let tx = c.transaction()?;
-                let found = {
-                    let mut stmt = tx.prepare(
-                        "SELECT id, group_key, attempts, payload FROM jobs
-                         WHERE run_at <= ?1 AND (claimed_until IS NULL OR claimed_until < ?1)
-                         ORDER BY run_at, id LIMIT 64",
-                    )?;
-                    let mut rows = stmt.query(params![now])?;
-                    let mut found = None;
-                    while let Some(row) = rows.next()? {
-                        let group: String = row.get(1)?;
-                        if !busy.contains(&group) {
-                            found = Some((
-                                row.get::<_, i64>(0)?,
-                                group,
-                                row.get::<_, i64>(2)?,
-                                row.get::<_, String>(3)?,
-                            ));
-                            break;
-                        }
-                    }
-                    found
-                };
+                // Busy transfers are skipped in the query itself, so one transfer with many
+                // jobs queued cannot hide everyone else's behind it. At most `workers` are busy.
+                let skip = vec!["?"; busy.len()].join(", ");
+                let sql = format!(
+                    "SELECT id, group_key, attempts, payload FROM jobs
+                     WHERE run_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)
+                       AND group_key NOT IN ({skip})
+                     ORDER BY run_at, id LIMIT 1"
+                );
+                let mut values: Vec<rusqlite::types::Value> = vec![now.into(), now.into()];
+                values.extend(busy.iter().cloned().map(rusqlite::types::Value::from));
+                let found = tx
+                    .query_row(&sql, rusqlite::params_from_iter(values), |row| {
+                        Ok((
+                            row.get::<_, i64>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, i64>(2)?,
+                            row.get::<_, String>(3)?,
+                        ))
+                    })
+                    .optional()?;
                 let Some((id, group, attempts, payload)) = found else {
                     return Ok(None);
                 };
@@ -215,20 +214,25 @@ impl SqliteQueue {
     }
 
     /// Runs `handler` on jobs with `workers` tasks until `shutdown` turns true; a job being
-    /// handled at shutdown is finished first.
-    pub async fn run<H, F>(
+    /// handled at shutdown is finished first. A job that failed its last attempt goes to
+    /// `give_up`, which settles what it stood for, and is then kept in `dead_jobs`.
+    pub async fn run<H, F, G, GF>(
         self: Arc<Self>,
         workers: usize,
         handler: H,
+        give_up: G,
         shutdown: watch::Receiver<bool>,
     ) where
         H: Fn(Job) -> F + Clone + Send + Sync + 'static,
         F: Future<Output = anyhow::Result<()>> + Send,
+        G: Fn(Job) -> GF + Clone + Send + Sync + 'static,
+        GF: Future<Output = anyhow::Result<()>> + Send,
     {
         let mut tasks = Vec::new();
         for _ in 0..workers {
             let queue = self.clone();
             let handler = handler.clone();
+            let give_up = give_up.clone();
             let mut shutdown = shutdown.clone();
             tasks.push(tokio::spawn(async move {
                 while !*shutdown.borrow() {
@@ -238,7 +242,12 @@ impl SqliteQueue {
                             let recorded = match outcome {
                                 Ok(()) => queue.done(&claimed).await,
                                 Err(e) => {
-                                    tracing::warn!(job_id = claimed.id, attempts = claimed.attempts, error = %e, "job failed, will retry");
+                                    tracing::warn!(job_id = claimed.id, attempts = claimed.attempts, error = %e, "job failed");
+                                    if claimed.attempts >= MAX_ATTEMPTS
+                                        && let Err(e) = give_up(claimed.job.clone()).await
+                                    {
+                                        tracing::error!(job_id = claimed.id, error = %e, "settling an abandoned job failed");
+                                    }
                                     queue.retry_later(&claimed, &format!("{e:#}")).await
                                 }
                             };
@@ -343,6 +352,7 @@ mod tests {
                     }
                 }
             },
+            |_job| async { panic!("a job that succeeds on retry is not given up") },
             stopped,
         ));
         wait_until(|| calls.load(Ordering::SeqCst) >= 2).await;
@@ -410,5 +420,67 @@ mod tests {
         q.retry_later(&claimed, "boom").await.unwrap();
         assert_eq!(q.dead().await.unwrap(), 1);
         assert_eq!(q.pending().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_transfer_with_many_jobs_does_not_hold_up_the_others() {
+        let (_dir, q) = queue();
+        let (busy, other) = (TransferId::new(), TransferId::new());
+        for _ in 0..100 {
+            q.enqueue(&Job::NotifySender { transfer_id: busy }, Duration::ZERO)
+                .await
+                .unwrap();
+        }
+        q.enqueue(&Job::NotifySender { transfer_id: other }, Duration::ZERO)
+            .await
+            .unwrap();
+        let first = q.claim().await.unwrap().unwrap();
+        assert_eq!(first.job.transfer_id(), Some(busy));
+        let second = q.claim().await.unwrap().unwrap();
+        assert_eq!(second.job.transfer_id(), Some(other));
+        assert!(
+            q.claim().await.unwrap().is_none(),
+            "one job per transfer at a time"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_failing_its_last_attempt_is_given_up_once_then_buried() {
+        let (_dir, q) = queue();
+        let job = Job::NotifySender {
+            transfer_id: TransferId::new(),
+        };
+        q.enqueue(&job, Duration::ZERO).await.unwrap();
+        // Every attempt but the last has failed already.
+        q.db.call(|c| {
+            c.execute("UPDATE jobs SET attempts = ?1", params![MAX_ATTEMPTS - 1])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let given_up = Arc::new(Mutex::new(Vec::new()));
+        let (stop, stopped) = watch::channel(false);
+        let record = given_up.clone();
+        let runner = tokio::spawn(q.clone().run(
+            1,
+            |_job| async { anyhow::bail!("still failing") },
+            move |job| {
+                let record = record.clone();
+                async move {
+                    record.lock().unwrap().push(job);
+                    Ok(())
+                }
+            },
+            stopped,
+        ));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while q.dead().await.unwrap() == 0 {
+            assert!(tokio::time::Instant::now() < deadline, "never buried");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.send(true).unwrap();
+        runner.await.unwrap();
+        assert_eq!(*given_up.lock().unwrap(), vec![job]);
+        assert_eq!(q.pending().await.unwrap(), 0);
     }
 }

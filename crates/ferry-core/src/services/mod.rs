@@ -1,6 +1,7 @@
 //! Application services: the use cases, written once over the ports and run unchanged by
 //! ferry-local and by the Lambda functions.
 
+pub mod abandon;
 pub mod access;
 pub mod admin;
 pub mod authorize;

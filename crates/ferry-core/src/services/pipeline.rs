@@ -187,7 +187,11 @@ impl Ferry {
 
     /// Sends the messages that the transfer's state calls for. Called after every handled
     /// event, changed or not, so a message lost between a save and its send is sent again.
-    async fn follow_up(&self, transfer: &Transfer, document: Option<DocumentId>) -> Result<()> {
+    pub(crate) async fn follow_up(
+        &self,
+        transfer: &Transfer,
+        document: Option<DocumentId>,
+    ) -> Result<()> {
         if transfer.status.is_final() {
             return Ok(());
         }
@@ -471,7 +475,7 @@ struct Verdict {
     sha256: String,
 }
 
-fn job_name(job: &Job) -> &'static str {
+pub(crate) fn job_name(job: &Job) -> &'static str {
     match job {
         Job::ObjectCreated { .. } => "object_created",
         Job::Extract { .. } => "extract",

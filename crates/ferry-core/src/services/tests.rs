@@ -371,6 +371,63 @@ async fn a_purge_cut_short_is_finished_by_its_queued_check() {
 }
 
 #[tokio::test]
+async fn jobs_that_fail_every_retry_are_settled_not_dropped() {
+    let h = Harness::new();
+    let t = h
+        .create(&[
+            ("figures.txt", TEXT, "text/plain"),
+            ("notes.txt", b"Some notes\n", "text/plain"),
+        ])
+        .await;
+    // Validation of the first document never succeeded: its bytes go, it is rejected.
+    let key = object_key(t.id, t.documents[0].id);
+    h.store.put_object(&key, TEXT.to_vec());
+    h.ferry
+        .abandon_job(&Job::ObjectCreated { key: key.clone() })
+        .await
+        .unwrap();
+    assert!(!h.store.keys().contains(&key));
+    let doc = &h.get(t.id).await.documents[0];
+    assert_eq!(doc.status, DocumentStatus::Rejected);
+    assert_eq!(doc.reason, Some(RejectReason::ProcessingFailed));
+
+    // Extraction of the second never succeeded: it is handed on without text.
+    let notes = object_key(t.id, t.documents[1].id);
+    h.store.put_object(&notes, b"Some notes\n".to_vec());
+    h.ferry
+        .handle_job(&Job::ObjectCreated { key: notes })
+        .await
+        .unwrap();
+    assert_eq!(
+        h.get(t.id).await.documents[1].status,
+        DocumentStatus::Uploaded
+    );
+    h.ferry
+        .abandon_job(&Job::Extract {
+            transfer_id: t.id,
+            document_id: t.documents[1].id,
+        })
+        .await
+        .unwrap();
+    h.drain().await;
+    let t = h.get(t.id).await;
+    assert_eq!(t.documents[1].status, DocumentStatus::Ready);
+    assert_eq!(t.documents[1].engine, Some(Engine::None));
+    assert_eq!(t.status, TransferStatus::Sent);
+    assert_eq!(
+        h.mails_to("bob@example.com").len(),
+        1,
+        "the recipient is told"
+    );
+    let receipt = &h.mails_to("alice@example.org")[0];
+    assert!(
+        receipt.text.contains("could not be checked"),
+        "{}",
+        receipt.text
+    );
+}
+
+#[tokio::test]
 async fn multipart_uploads_check_their_parts() {
     let h = Harness::new();
     let body: Vec<u8> = TEXT.iter().cycle().take(2500).copied().collect();

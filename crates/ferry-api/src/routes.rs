@@ -90,6 +90,16 @@ async fn render(ferry: &Ferry, t: &Transfer, access: &Access) -> ApiResult<Trans
     Ok(TransferView::new(t, access, uploads))
 }
 
+/// The transfer as this caller may see it.
+async fn render_for(
+    ferry: &Ferry,
+    caller: &ferry_core::auth::Caller,
+    t: &Transfer,
+) -> ApiResult<TransferView> {
+    let access = ferry_core::services::authorize::require(caller, t)?;
+    render(ferry, t, &access).await
+}
+
 async fn health() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
@@ -201,8 +211,7 @@ async fn cancel_transfer(
         .ferry
         .cancel_transfer(&caller, transfer_id(&tid)?, ip)
         .await?;
-    let access = ferry_core::services::authorize::require(&caller, &transfer)?;
-    Ok(Json(render(&state.ferry, &transfer, &access).await?))
+    Ok(Json(render_for(&state.ferry, &caller, &transfer).await?))
 }
 
 #[derive(Deserialize)]
@@ -366,8 +375,7 @@ async fn confirm_receipt(
         .ferry
         .confirm_receipt(&caller, transfer_id(&tid)?, ip)
         .await?;
-    let access = ferry_core::services::authorize::require(&caller, &transfer)?;
-    Ok(Json(render(&state.ferry, &transfer, &access).await?))
+    Ok(Json(render_for(&state.ferry, &caller, &transfer).await?))
 }
 
 async fn transfer_events(

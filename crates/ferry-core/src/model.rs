@@ -274,15 +274,9 @@ impl Transfer {
         sha256: String,
         now: DateTime<Utc>,
     ) -> Progress {
-        if self.status.is_final() {
-            return Progress::Unchanged;
-        }
-        let Some(doc) = self.document_mut(id) else {
+        let Some(doc) = self.open_document(id, DocumentStatus::AwaitingUpload) else {
             return Progress::Unchanged;
         };
-        if doc.status != DocumentStatus::AwaitingUpload {
-            return Progress::Unchanged;
-        }
         doc.status = DocumentStatus::Uploaded;
         doc.detected_type = Some(detected);
         doc.sha256 = Some(sha256);
@@ -298,15 +292,9 @@ impl Transfer {
         detected: Option<DetectedType>,
         sha256: Option<String>,
     ) -> Progress {
-        if self.status.is_final() {
-            return Progress::Unchanged;
-        }
-        let Some(doc) = self.document_mut(id) else {
+        let Some(doc) = self.open_document(id, DocumentStatus::AwaitingUpload) else {
             return Progress::Unchanged;
         };
-        if doc.status != DocumentStatus::AwaitingUpload {
-            return Progress::Unchanged;
-        }
         doc.status = DocumentStatus::Rejected;
         doc.reason = Some(reason);
         doc.detected_type = detected;
@@ -323,21 +311,24 @@ impl Transfer {
         preview: Option<String>,
         truncated: bool,
     ) -> Progress {
-        if self.status.is_final() {
-            return Progress::Unchanged;
-        }
-        let Some(doc) = self.document_mut(id) else {
+        let Some(doc) = self.open_document(id, DocumentStatus::Uploaded) else {
             return Progress::Unchanged;
         };
-        if doc.status != DocumentStatus::Uploaded {
-            return Progress::Unchanged;
-        }
         doc.status = DocumentStatus::Ready;
         doc.engine = Some(engine);
         doc.pages = pages;
         doc.text_preview = preview;
         doc.text_truncated = truncated;
         self.refresh_status()
+    }
+
+    /// The document, if the transfer is open and the document is in the state a transition
+    /// starts from; anything else makes the transition a no-op (a replayed event, say).
+    fn open_document(&mut self, id: DocumentId, from: DocumentStatus) -> Option<&mut Document> {
+        if self.status.is_final() {
+            return None;
+        }
+        self.document_mut(id).filter(|d| d.status == from)
     }
 
     fn refresh_status(&mut self) -> Progress {

@@ -6,7 +6,7 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::auth::RecipientGrant;
 use crate::error::{Error, Result};
 use crate::ids::TransferId;
-use crate::model::{CodeChallenge, RecipientStatus};
+use crate::model::{CodeChallenge, Recipient, RecipientStatus, Transfer};
 use crate::ports::OutgoingMail;
 use crate::tokens;
 use crate::values::EmailAddress;
@@ -37,6 +37,29 @@ impl Ferry {
         Ok((tid, email, link_hash))
     }
 
+    /// The recipient a link belongs to, while the transfer is open, the link is current and
+    /// not locked.
+    fn link_holder<'a>(
+        t: &'a mut Transfer,
+        email: &EmailAddress,
+        link_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<&'a mut Recipient> {
+        if t.status.is_final() || t.is_expired(now) {
+            return Err(Error::Gone(
+                "this transfer has ended and its documents were deleted".into(),
+            ));
+        }
+        let r = t
+            .recipient_mut(email)
+            .ok_or_else(|| Error::NotFound(INVALID_LINK.into()))?;
+        if r.link_hash.as_deref() != Some(link_hash) {
+            return Err(Error::NotFound(INVALID_LINK.into()));
+        }
+        Self::locked(r.locked_until, now)?;
+        Ok(r)
+    }
+
     fn locked(until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<()> {
         match until {
             Some(until) if until > now => Err(Error::TooManyRequests {
@@ -56,18 +79,7 @@ impl Ferry {
         let settings = &self.settings;
         let (transfer, sent_count) = self
             .update(tid, |t| {
-                if t.status.is_final() || t.is_expired(now) {
-                    return Err(Error::Gone(
-                        "this transfer has ended and its documents were deleted".into(),
-                    ));
-                }
-                let r = t
-                    .recipient_mut(&email)
-                    .ok_or_else(|| Error::NotFound(INVALID_LINK.into()))?;
-                if r.link_hash.as_deref() != Some(link_hash.as_str()) {
-                    return Err(Error::NotFound(INVALID_LINK.into()));
-                }
-                Self::locked(r.locked_until, now)?;
+                let r = Self::link_holder(t, &email, &link_hash, now)?;
                 r.codes_sent.retain(|at| *at > now - Duration::hours(1));
                 if r.codes_sent.len() >= settings.max_codes_per_hour {
                     let oldest = r.codes_sent.iter().min().copied().unwrap_or(now);
@@ -132,18 +144,7 @@ impl Ferry {
         let settings = &self.settings;
         let (_, result) = self
             .update(tid, |t| {
-                if t.status.is_final() || t.is_expired(now) {
-                    return Err(Error::Gone(
-                        "this transfer has ended and its documents were deleted".into(),
-                    ));
-                }
-                let r = t
-                    .recipient_mut(&email)
-                    .ok_or_else(|| Error::NotFound(INVALID_LINK.into()))?;
-                if r.link_hash.as_deref() != Some(link_hash.as_str()) {
-                    return Err(Error::NotFound(INVALID_LINK.into()));
-                }
-                Self::locked(r.locked_until, now)?;
+                let r = Self::link_holder(t, &email, &link_hash, now)?;
                 let Some(challenge) = r.challenge.clone().filter(|c| c.expires_at > now) else {
                     return Err(Error::Conflict("no valid code: request a new one".into()));
                 };

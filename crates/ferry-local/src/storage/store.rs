@@ -1,7 +1,7 @@
 //! `DiskObjectStore`: the `ObjectStore` port on the local file system, behaving like an S3
 //! bucket whose uploads and downloads go through presigned URLs to `/_storage/{key}`.
 
-use super::disk::{ConcatError, Disk, ReceiveError};
+use super::disk::{ConcatError, Disk, ReceiveError, Received};
 use super::disposition;
 use super::error::StorageError;
 use super::keys::{MAX_PART_NUMBER, ObjectKey, UploadId};
@@ -105,6 +105,27 @@ impl DiskObjectStore {
         if self.disk.object_exists(key).await? {
             return Err(StorageError::AlreadyExists);
         }
+        let received = self.receive_exactly(body, size, md5).await?;
+        if !self.disk.place_new_object(received.temp, key).await? {
+            return Err(StorageError::AlreadyExists);
+        }
+        self.announce(key).await?;
+        tracing::info!(%key, size, "object stored");
+        Ok(received.md5)
+    }
+
+    /// Streams the body to a temporary file: exactly `size` bytes whose MD5 is `md5`, or an
+    /// error and nothing kept.
+    async fn receive_exactly<S, E>(
+        &self,
+        body: S,
+        size: u64,
+        md5: &ContentMd5,
+    ) -> Result<Received, StorageError>
+    where
+        S: Stream<Item = Result<Bytes, E>>,
+        E: std::fmt::Display,
+    {
         let received = self.disk.receive(body, size).await.map_err(|e| match e {
             ReceiveError::TooLong => StorageError::SizeMismatch {
                 expected: size,
@@ -122,12 +143,7 @@ impl DiskObjectStore {
         if &received.md5 != md5.digest() {
             return Err(StorageError::BadDigest);
         }
-        if !self.disk.place_new_object(received.temp, key).await? {
-            return Err(StorageError::AlreadyExists);
-        }
-        self.announce(key).await?;
-        tracing::info!(%key, size, "object stored");
-        Ok(received.md5)
+        Ok(received)
     }
 
     /// Stores one part of a multipart upload and returns its MD5.
@@ -148,23 +164,7 @@ impl DiskObjectStore {
             Some(meta) if meta.key == key.as_str() => {}
             _ => return Err(StorageError::NoSuchUpload),
         }
-        let received = self.disk.receive(body, size).await.map_err(|e| match e {
-            ReceiveError::TooLong => StorageError::SizeMismatch {
-                expected: size,
-                actual: None,
-            },
-            ReceiveError::Body => StorageError::UnreadableBody,
-            ReceiveError::Io(e) => StorageError::Unexpected(e),
-        })?;
-        if received.len != size {
-            return Err(StorageError::SizeMismatch {
-                expected: size,
-                actual: Some(received.len),
-            });
-        }
-        if &received.md5 != md5.digest() {
-            return Err(StorageError::BadDigest);
-        }
+        let received = self.receive_exactly(body, size, md5).await?;
         if !self
             .disk
             .place_part(received.temp, upload_id, number)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, unit, service and integration tests,
-# and the OpenAPI document checked against the router.
+# the OpenAPI document checked against the router, and the SAM template checked.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,12 +9,11 @@ cargo fmt --all -- --check
 echo "== lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests"
+scripts/tools-venv.sh >/dev/null
 cargo test --workspace --locked
 echo "== openapi.yaml"
-venv=target/tools-venv
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check openapi-spec-validator pyyaml
-fi
+venv=$(scripts/tools-venv.sh)
 "$venv/bin/python" scripts/check-openapi.py
+echo "== template.yaml"
+scripts/check-template.sh
 echo "== all checks passed"

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod disposition;
 pub mod error;
 pub mod extract;
 pub mod ids;

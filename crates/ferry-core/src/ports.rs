@@ -232,7 +232,8 @@ pub use crate::extract::ExtractedText;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Extraction {
     pub engine: crate::model::Engine,
-    /// `None` with engine `none`: the format cannot be read here (images, scans).
+    /// `None` with engine `none` when the format cannot be read by this extractor (images and
+    /// scans without Textract), or with the engine that read it and found no text.
     pub text: Option<ExtractedText>,
 }
 
@@ -290,6 +291,18 @@ impl Clock for SystemClock {
 }
 
 impl Job {
+    /// A short name for logs, metrics and message attributes.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::ObjectCreated { .. } => "object_created",
+            Self::Extract { .. } => "extract",
+            Self::NotifyRecipient { .. } => "notify_recipient",
+            Self::NotifySender { .. } => "notify_sender",
+            Self::Deliver { .. } => "deliver",
+            Self::Purge { .. } => "purge",
+        }
+    }
+
     /// The transfer a job works on: jobs of one transfer are best run one at a time.
     pub fn transfer_id(&self) -> Option<TransferId> {
         match self {

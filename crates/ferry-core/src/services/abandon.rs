@@ -1,9 +1,8 @@
 //! When a job has failed every retry. The work it stood for is settled where people see it —
 //! a document is rejected or handed on without its text, a failure enters the audit trail —
-//! and never dropped silently. ferry-local calls this before burying a job; on AWS the
-//! dead-letter queue's consumer does.
+//! and never dropped silently. ferry-local calls this before burying a job; on AWS the function
+//! does on a message's last receive, before the message moves to its dead-letter queue.
 
-use super::pipeline::job_name;
 use super::{Ferry, Step};
 use crate::audit::{AuditEvent, Outcome};
 use crate::error::Result;
@@ -13,7 +12,7 @@ use crate::ports::{Job, parse_object_key};
 
 impl Ferry {
     pub async fn abandon_job(&self, job: &Job) -> Result<()> {
-        tracing::error!(job = job_name(job), "a job failed every retry: settling it");
+        tracing::error!(job = job.kind(), "a job failed every retry: settling it");
         match job {
             Job::ObjectCreated { key } => {
                 let Some((tid, did)) = parse_object_key(key) else {
@@ -42,7 +41,7 @@ impl Ferry {
                     self.audit(
                         AuditEvent::new("system", "job.abandoned", Outcome::Failure, self.now())
                             .transfer(tid)
-                            .detail(job_name(other)),
+                            .detail(other.kind()),
                     )
                     .await;
                 }

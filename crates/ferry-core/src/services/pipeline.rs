@@ -22,7 +22,7 @@ const PREVIEW_CHARS: usize = 280;
 
 impl Ferry {
     /// Runs one job. An error means "not handled, deliver again later".
-    #[tracing::instrument(skip_all, fields(job = job_name(job)))]
+    #[tracing::instrument(skip_all, fields(job = job.kind()))]
     pub async fn handle_job(&self, job: &Job) -> Result<()> {
         match job {
             Job::ObjectCreated { key } => self.on_object_created(key).await,
@@ -473,17 +473,6 @@ struct Verdict {
     outcome: std::result::Result<(), RejectReason>,
     detected: crate::validation::DetectedType,
     sha256: String,
-}
-
-pub(crate) fn job_name(job: &Job) -> &'static str {
-    match job {
-        Job::ObjectCreated { .. } => "object_created",
-        Job::Extract { .. } => "extract",
-        Job::NotifyRecipient { .. } => "notify_recipient",
-        Job::NotifySender { .. } => "notify_sender",
-        Job::Deliver { .. } => "deliver",
-        Job::Purge { .. } => "purge",
-    }
 }
 
 pub(crate) fn engine_name(engine: Engine) -> &'static str {

@@ -4,7 +4,6 @@
 //! document is announced on the work queue as S3's ObjectCreated notification would be.
 
 mod disk;
-mod disposition;
 mod error;
 mod keyfile;
 mod keys;

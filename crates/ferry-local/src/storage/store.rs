@@ -2,7 +2,6 @@
 //! bucket whose uploads and downloads go through presigned URLs to `/_storage/{key}`.
 
 use super::disk::{ConcatError, Disk, ReceiveError, Received};
-use super::disposition;
 use super::error::StorageError;
 use super::keys::{MAX_PART_NUMBER, ObjectKey, UploadId};
 use super::signing::{Grant, Refusal, Signer};
@@ -10,6 +9,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use ferry_core::disposition;
 use ferry_core::ports::{
     ByteStream, CompletedPart, Job, ObjectStore, PresignedRequest, StoreError, WorkQueue,
 };

@@ -6,6 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use ferry_core::disposition;
 use ferry_core::memory::MemoryQueue;
 use ferry_core::ports::{CompletedPart, Job, ObjectStore, PresignedRequest, StoreError, WorkQueue};
 use ferry_core::values::ContentMd5;

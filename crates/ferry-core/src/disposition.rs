@@ -26,7 +26,7 @@ const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// The header value that makes a browser save the bytes as (a safe form of) `name`.
-pub(super) fn attachment(name: &str) -> String {
+pub fn attachment(name: &str) -> String {
     let name = clean(name);
     let fallback = ascii_fallback(&name);
     format!(

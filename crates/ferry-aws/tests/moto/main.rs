@@ -1,0 +1,7 @@
+//! The AWS adapters against moto's server on 127.0.0.1: one server per test run, fresh resource
+//! names per test.
+
+mod harness;
+mod s3;
+mod ses;
+mod sqs;

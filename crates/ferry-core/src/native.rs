@@ -61,10 +61,7 @@ impl TextExtractor for NativeExtractor {
         detected: DetectedType,
         size: u64,
     ) -> anyhow::Result<Extraction> {
-        let none = Extraction {
-            engine: Engine::None,
-            text: None,
-        };
+        let none = Extraction::none();
         match detected {
             DetectedType::Pdf if size <= self.limits.max_pdf_bytes => {
                 let Some(file) = self.spool(key).await? else {

@@ -237,6 +237,16 @@ pub struct Extraction {
     pub text: Option<ExtractedText>,
 }
 
+impl Extraction {
+    /// No engine read the document: it is handed on without text.
+    pub fn none() -> Self {
+        Self {
+            engine: crate::model::Engine::None,
+            text: None,
+        }
+    }
+}
+
 #[async_trait]
 pub trait TextExtractor: Send + Sync {
     async fn extract(

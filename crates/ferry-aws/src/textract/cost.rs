@@ -2,7 +2,6 @@
 //! time, Textract is charged per page, so Textract reads only what nothing else can.
 
 use async_trait::async_trait;
-use ferry_core::model::Engine;
 use ferry_core::ports::{Extraction, TextExtractor};
 use ferry_core::validation::DetectedType;
 use std::fmt;
@@ -97,10 +96,7 @@ impl TextExtractor for CostAwareExtractor {
         detected: DetectedType,
         size: u64,
     ) -> anyhow::Result<Extraction> {
-        let none = Extraction {
-            engine: Engine::None,
-            text: None,
-        };
+        let none = Extraction::none();
         let plain_text = matches!(detected, DetectedType::Text | DetectedType::Csv);
         match self.mode {
             ExtractionMode::Off => Ok(none),

@@ -199,10 +199,7 @@ impl TextExtractor for TextractExtractor {
         detected: DetectedType,
         size: u64,
     ) -> anyhow::Result<Extraction> {
-        let none = Extraction {
-            engine: Engine::None,
-            text: None,
-        };
+        let none = Extraction::none();
         let result = match detected {
             DetectedType::Png | DetectedType::Jpeg if size <= MAX_IMAGE_BYTES => {
                 self.detect(key).await

@@ -52,6 +52,7 @@ def load(path: Path, loader: type[yaml.SafeLoader]) -> dict:
     with path.open(encoding="utf-8") as f:
         document = yaml.load(f, Loader=loader)  # noqa: S506 - a SafeLoader subclass
     if not isinstance(document, dict):
+        # Nothing to compare against: stop with the reason instead of a traceback.
         raise SystemExit(f"{path}: not a YAML mapping")
     return document
 
@@ -173,4 +174,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main())  # 0 when the routes match, 1 otherwise

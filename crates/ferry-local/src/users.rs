@@ -708,6 +708,14 @@ mod tests {
         }
     }
 
+    async fn set_enabled(users: &LocalUsers, id: &UserId, enabled: bool) {
+        let patch = UserPatch {
+            enabled: Some(enabled),
+            ..UserPatch::default()
+        };
+        users.update(id, patch).await.unwrap();
+    }
+
     fn code_at(secret: &str, email: &str, time: u64) -> String {
         totp_for(secret, email).unwrap().generate(time)
     }
@@ -852,16 +860,7 @@ mod tests {
             None
         );
 
-        users
-            .update(
-                &a.id,
-                UserPatch {
-                    enabled: Some(false),
-                    ..UserPatch::default()
-                },
-            )
-            .await
-            .unwrap();
+        set_enabled(&users, &a.id, false).await;
         assert_eq!(
             users
                 .verify_password("a@example.org", PASSWORD)
@@ -869,16 +868,7 @@ mod tests {
                 .unwrap(),
             None
         );
-        users
-            .update(
-                &a.id,
-                UserPatch {
-                    enabled: Some(true),
-                    ..UserPatch::default()
-                },
-            )
-            .await
-            .unwrap();
+        set_enabled(&users, &a.id, true).await;
 
         assert!(matches!(
             users.set_password(&a.id, "too short").await,
@@ -949,26 +939,8 @@ mod tests {
             .await
             .unwrap();
         let token = users.issue_refresh(&a.id).await.unwrap();
-        users
-            .update(
-                &a.id,
-                UserPatch {
-                    enabled: Some(false),
-                    ..UserPatch::default()
-                },
-            )
-            .await
-            .unwrap();
-        users
-            .update(
-                &a.id,
-                UserPatch {
-                    enabled: Some(true),
-                    ..UserPatch::default()
-                },
-            )
-            .await
-            .unwrap();
+        set_enabled(&users, &a.id, false).await;
+        set_enabled(&users, &a.id, true).await;
         assert!(
             users.redeem_refresh(&token).await.unwrap().is_none(),
             "disabling revoked it for good"

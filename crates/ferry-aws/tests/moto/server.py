@@ -9,4 +9,5 @@ server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbo
 server.start()
 print("ready", flush=True)
 sys.stdin.read()
+# The server's threads are not daemons: a normal exit would wait for them forever.
 os._exit(0)

@@ -98,16 +98,21 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
 /// The client's address for the audit trail, when the server knows it.
 pub struct ClientIp(pub Option<String>);
 
+/// The client's address as a front end saw it, for servers that accept no connections of
+/// their own: a Lambda function puts API Gateway's `sourceIp` here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SourceIp(pub std::net::IpAddr);
+
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string()),
-        ))
+        let connected = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded = || parts.extensions.get::<SourceIp>().map(|s| s.0);
+        Ok(Self(connected.or_else(forwarded).map(|ip| ip.to_string())))
     }
 }
 

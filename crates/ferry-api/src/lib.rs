@@ -6,7 +6,7 @@ mod problem;
 mod routes;
 pub mod views;
 
-pub use extract::ClientIp;
+pub use extract::{ClientIp, SourceIp};
 pub use problem::{ApiError, problem};
 
 use axum::Router;

@@ -24,6 +24,15 @@ pub struct S3ObjectStore {
     bucket: String,
 }
 
+/// An S3 client for `sdk`; a custom endpoint (moto, LocalStack, MinIO) gets path-style
+/// addressing, which emulators need and S3 itself does not.
+pub fn client(sdk: &aws_config::SdkConfig) -> Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    Client::from_conf(config)
+}
+
 impl S3ObjectStore {
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
         Self {

@@ -18,7 +18,9 @@ use ferry_core::auth::recipient::RecipientTokens;
 use ferry_core::config::Settings;
 use ferry_core::extract::ExtractLimits;
 use ferry_core::native::NativeExtractor;
-use ferry_core::ports::{NewUser, SystemClock, UserDirectory};
+use ferry_core::ports::{
+    Catalog, Mailer, NewUser, ObjectStore, SystemClock, TextExtractor, UserDirectory, WorkQueue,
+};
 use ferry_core::services::Ferry;
 use ferry_core::services::Ports;
 use ferry_core::validation::TypePolicy;
@@ -70,6 +72,53 @@ pub struct Options {
     /// Seconds between sweeps for expired transfers.
     #[arg(long, env = "FERRY_SWEEP_SECONDS", default_value_t = 60)]
     pub sweep_seconds: u64,
+    /// Where documents, metadata and jobs live: `local` (the data dir) or `aws` (S3, DynamoDB,
+    /// SQS and SES, configured by the SDK's environment: AWS_ENDPOINT_URL, AWS_REGION and
+    /// credentials). Sign-in and users stay ferry-local's either way.
+    #[arg(long, env = "FERRY_BACKEND", value_enum, default_value_t = Backend::Local)]
+    pub backend: Backend,
+    /// With `--backend aws`: create the bucket, table and queues when missing.
+    #[arg(long, env = "FERRY_CREATE_RESOURCES")]
+    pub create_resources: bool,
+    /// With `--backend aws`: the prefix of every resource name.
+    #[arg(long, env = "FERRY_AWS_PREFIX", default_value = "ferry-local")]
+    pub aws_prefix: String,
+    /// With `--backend aws`: the From address of emails, an identity verified in SES.
+    #[arg(
+        long,
+        env = "FERRY_SENDER_EMAIL",
+        default_value = "no-reply@ferry.localhost"
+    )]
+    pub sender_email: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    Local,
+    Aws,
+}
+
+/// The adapters behind the ports that differ between backends, the routes that only the
+/// embedded ones need, and how their jobs are run.
+pub(crate) struct Adapters {
+    pub store: Arc<dyn ObjectStore>,
+    pub catalog: Arc<dyn Catalog>,
+    pub queue: Arc<dyn WorkQueue>,
+    pub mailer: Arc<dyn Mailer>,
+    pub extractor: Arc<dyn TextExtractor>,
+    pub routes: Router,
+    pub jobs: Box<dyn JobRunner>,
+}
+
+/// Runs the background jobs until `stopped` turns true, then finishes those in progress.
+pub(crate) trait JobRunner: Send {
+    fn start(
+        self: Box<Self>,
+        ferry: Arc<Ferry>,
+        workers: usize,
+        sweep_every: Duration,
+        stopped: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()>;
 }
 
 pub async fn run(options: Options) -> anyhow::Result<()> {
@@ -84,19 +133,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 
     let users = Arc::new(LocalUsers::new(db.clone())?);
     let first_admin = ensure_first_admin(&users).await?;
-    let queue = SqliteQueue::new(db.clone())?;
-    let store_key = storage::load_or_create_signing_key(&data_dir.join("storage-signing.key"))?;
-    let store = Arc::new(DiskObjectStore::new(
-        data_dir.join("objects"),
-        public_url.clone(),
-        store_key,
-        queue.clone(),
-    )?);
-    let catalog = Arc::new(SqliteCatalog::new(db.clone())?);
-    let outbox = Arc::new(Outbox::new(
-        data_dir.join("outbox"),
-        "Ferry <no-reply@ferry.localhost>".into(),
-    )?);
+    let adapters = match options.backend {
+        Backend::Local => local_adapters(&data_dir, &db, &public_url)?,
+        Backend::Aws => aws_adapters(&options, &public_url).await?,
+    };
     let deliverer = Arc::new(HttpDeliverer::new(TargetPolicy {
         allow_private: options.allow_private_targets,
         ..TargetPolicy::default()
@@ -132,15 +172,12 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         Arc::new(JwksCache::new(idp.jwks_fetcher(), Duration::from_secs(30))),
     );
     let ports = Ports {
-        store: store.clone(),
-        catalog,
-        queue: queue.clone(),
-        mailer: outbox.clone(),
+        store: adapters.store,
+        catalog: adapters.catalog,
+        queue: adapters.queue,
+        mailer: adapters.mailer,
         users: users.clone(),
-        extractor: Arc::new(
-            NativeExtractor::new(store.clone(), ExtractLimits::default())
-                .with_spool_dir(fresh_spool_dir(&data_dir)?),
-        ),
+        extractor: adapters.extractor,
         deliverer,
         clock: Arc::new(SystemClock),
     };
@@ -149,8 +186,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let app = Router::new()
         .merge(ferry_api::router(ferry.clone()))
         .merge(idp.clone().router())
-        .merge(storage::router(store.clone()))
-        .merge(crate::outbox::router(outbox))
+        .merge(adapters.routes)
         .route("/", get(index))
         .route("/r/{token}", get(recipient_landing))
         .layer(TraceLayer::new_for_http().make_span_with(request_span));
@@ -159,31 +195,22 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", options.listen))?;
     let (stop, stopped) = watch::channel(false);
-    let workers = {
-        let (handling, abandoning) = (ferry.clone(), ferry.clone());
-        tokio::spawn(queue.clone().run(
-            options.workers,
-            move |job| {
-                let ferry = handling.clone();
-                async move { ferry.handle_job(&job).await.map_err(anyhow::Error::from) }
-            },
-            move |job| {
-                let ferry = abandoning.clone();
-                async move { ferry.abandon_job(&job).await.map_err(anyhow::Error::from) }
-            },
-            stopped.clone(),
-        ))
-    };
-    let sweeper = tokio::spawn(sweep(
+    let jobs = adapters.jobs.start(
         ferry.clone(),
-        store.clone(),
+        options.workers,
         Duration::from_secs(options.sweep_seconds.max(1)),
         stopped,
-    ));
+    );
 
     println!("Ferry is running at {public_url}/");
     println!("  API:         {public_url}/api/v1/health");
-    println!("  mail outbox: {public_url}/_dev/mail");
+    match options.backend {
+        Backend::Local => println!("  mail outbox: {public_url}/_dev/mail"),
+        Backend::Aws => println!(
+            "  backend:     AWS, resources named {}-*",
+            options.aws_prefix
+        ),
+    }
     println!("  OIDC issuer: {issuer}");
     println!("  data dir:    {}", data_dir.display());
     if let Some((email, password)) = first_admin {
@@ -201,9 +228,82 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     .context("serving HTTP")?;
     tracing::info!("shutting down: finishing the jobs in progress");
     let _ = stop.send(true);
-    let _ = workers.await;
-    let _ = sweeper.await;
+    let _ = jobs.await;
     Ok(())
+}
+
+fn local_adapters(data_dir: &Path, db: &Db, public_url: &str) -> anyhow::Result<Adapters> {
+    let queue = SqliteQueue::new(db.clone())?;
+    let store_key = storage::load_or_create_signing_key(&data_dir.join("storage-signing.key"))?;
+    let store = Arc::new(DiskObjectStore::new(
+        data_dir.join("objects"),
+        public_url.to_owned(),
+        store_key,
+        queue.clone(),
+    )?);
+    let outbox = Arc::new(Outbox::new(
+        data_dir.join("outbox"),
+        "Ferry <no-reply@ferry.localhost>".into(),
+    )?);
+    Ok(Adapters {
+        store: store.clone(),
+        catalog: Arc::new(SqliteCatalog::new(db.clone())?),
+        queue: queue.clone(),
+        mailer: outbox.clone(),
+        extractor: Arc::new(
+            NativeExtractor::new(store.clone(), ExtractLimits::default())
+                .with_spool_dir(fresh_spool_dir(data_dir)?),
+        ),
+        routes: Router::new()
+            .merge(storage::router(store.clone()))
+            .merge(crate::outbox::router(outbox)),
+        jobs: Box::new(LocalJobs { queue, store }),
+    })
+}
+
+struct LocalJobs {
+    queue: Arc<SqliteQueue>,
+    store: Arc<DiskObjectStore>,
+}
+
+impl JobRunner for LocalJobs {
+    fn start(
+        self: Box<Self>,
+        ferry: Arc<Ferry>,
+        workers: usize,
+        sweep_every: Duration,
+        stopped: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let (handling, abandoning) = (ferry.clone(), ferry.clone());
+        let queue = self.queue.clone().run(
+            workers,
+            move |job| {
+                let ferry = handling.clone();
+                async move { ferry.handle_job(&job).await.map_err(anyhow::Error::from) }
+            },
+            move |job| {
+                let ferry = abandoning.clone();
+                async move { ferry.abandon_job(&job).await.map_err(anyhow::Error::from) }
+            },
+            stopped.clone(),
+        );
+        let sweeper = sweep(ferry, Some(self.store), sweep_every, stopped);
+        tokio::spawn(async move {
+            tokio::join!(queue, sweeper);
+        })
+    }
+}
+
+#[cfg(feature = "aws")]
+async fn aws_adapters(options: &Options, public_url: &str) -> anyhow::Result<Adapters> {
+    crate::aws::adapters(options, public_url).await
+}
+
+#[cfg(not(feature = "aws"))]
+async fn aws_adapters(_: &Options, _: &str) -> anyhow::Result<Adapters> {
+    anyhow::bail!(
+        "this ferry-local was built without AWS support: build it with `--features aws` to use --backend aws"
+    )
 }
 
 fn prepare_data_dir(dir: &Path) -> anyhow::Result<PathBuf> {
@@ -267,9 +367,11 @@ fn generate_password() -> String {
         .collect()
 }
 
-async fn sweep(
+/// Ends expired transfers; with the embedded store, also removes abandoned uploads (S3's
+/// lifecycle rule does that on AWS).
+pub(crate) async fn sweep(
     ferry: Arc<Ferry>,
-    store: Arc<DiskObjectStore>,
+    store: Option<Arc<DiskObjectStore>>,
     every: Duration,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -285,6 +387,7 @@ async fn sweep(
         }
         // Like the S3 lifecycle rule, a backstop: a live transfer's uploads go with its purge,
         // so only those outliving any transfer (plus a day) are orphans.
+        let Some(store) = &store else { continue };
         let orphaned_after = (ferry.settings.limits.max_expiry_hours + 24).unsigned_abs() * 3600;
         if let Err(e) = store
             .delete_incomplete_uploads_older_than(Duration::from_secs(orphaned_after))

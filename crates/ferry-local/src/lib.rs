@@ -2,6 +2,8 @@
 //! OIDC provider, a mail outbox, and the wiring that serves them with the shared HTTP API.
 
 pub mod app;
+#[cfg(feature = "aws")]
+mod aws;
 pub mod catalog;
 pub mod db;
 pub mod html;

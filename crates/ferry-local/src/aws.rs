@@ -1,0 +1,110 @@
+//! `--backend aws`: the portal's documents, metadata, jobs and emails on AWS services — moto,
+//! LocalStack or an account, as the SDK's standard environment says — through the same
+//! adapters the Lambda functions use. Jobs are taken off the SQS queues by polling them.
+
+use crate::app::{Adapters, JobRunner, Options, sweep};
+use aws_config::BehaviorVersion;
+use axum::Router;
+use ferry_aws::consume;
+use ferry_aws::dynamodb::DynamoCatalog;
+use ferry_aws::provision::{self, Plan, Resources};
+use ferry_aws::s3::S3ObjectStore;
+use ferry_aws::ses::SesMailer;
+use ferry_aws::sqs::{QueueUrls, SqsWorkQueue};
+use ferry_aws::textract::{AwsTextract, CostAwareExtractor, ExtractionMode, TextractExtractor};
+use ferry_core::extract::ExtractLimits;
+use ferry_core::native::NativeExtractor;
+use ferry_core::ports::ObjectStore;
+use ferry_core::services::Ferry;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// SQS's default maxReceiveCount in the template: the same number of attempts here.
+const MAX_RECEIVE_COUNT: u32 = 5;
+
+pub(crate) async fn adapters(options: &Options, public_url: &str) -> anyhow::Result<Adapters> {
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let s3 = ferry_aws::s3::client(&sdk);
+    let plan = Plan {
+        prefix: options.aws_prefix.clone(),
+        portal_origin: public_url.to_owned(),
+        sender_email: options.sender_email.clone(),
+    };
+    let resources = if options.create_resources {
+        provision::create_resources(&sdk, &s3, &plan).await?
+    } else {
+        provision::find_resources(&sdk, &s3, &plan).await?
+    };
+    let Resources {
+        bucket,
+        table,
+        queues,
+    } = resources;
+    let store: Arc<dyn ObjectStore> = Arc::new(S3ObjectStore::new(s3, &bucket));
+    let native = Arc::new(NativeExtractor::new(
+        store.clone(),
+        ExtractLimits::default(),
+    ));
+    let textract = Arc::new(TextractExtractor::new(
+        Arc::new(AwsTextract::from_conf(&sdk)),
+        bucket.clone(),
+        Default::default(),
+    ));
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    Ok(Adapters {
+        store,
+        catalog: Arc::new(DynamoCatalog::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            table,
+        )),
+        queue: Arc::new(SqsWorkQueue::new(sqs.clone(), queues.clone())),
+        mailer: Arc::new(SesMailer::new(
+            aws_sdk_sesv2::Client::new(&sdk),
+            format!("Ferry <{}>", options.sender_email),
+        )),
+        extractor: Arc::new(CostAwareExtractor::new(
+            ExtractionMode::Auto,
+            native,
+            textract,
+        )),
+        routes: Router::new(),
+        jobs: Box::new(SqsJobs { sqs, queues }),
+    })
+}
+
+struct SqsJobs {
+    sqs: aws_sdk_sqs::Client,
+    queues: QueueUrls,
+}
+
+impl JobRunner for SqsJobs {
+    fn start(
+        self: Box<Self>,
+        ferry: Arc<Ferry>,
+        workers: usize,
+        sweep_every: Duration,
+        stopped: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let pollers: Vec<_> = (0..workers)
+            .map(|_| {
+                let (ferry, sqs, queues, stopped) = (
+                    ferry.clone(),
+                    self.sqs.clone(),
+                    self.queues.clone(),
+                    stopped.clone(),
+                );
+                tokio::spawn(async move {
+                    consume::poll(&ferry, &sqs, &queues, MAX_RECEIVE_COUNT, stopped).await;
+                })
+            })
+            .collect();
+        let sweeper = sweep(ferry, None, sweep_every, stopped);
+        tokio::spawn(async move {
+            sweeper.await;
+            for poller in pollers {
+                let _ = poller.await;
+            }
+        })
+    }
+}

@@ -1,0 +1,77 @@
+//! Ferry's Lambda functions. Each binary in `src/bin` is one function of `template.yaml` and
+//! only picks its entry point here; the entry points wire the AWS adapters to the same
+//! services ferry-local runs.
+
+pub mod environment;
+pub mod events;
+pub mod http;
+pub mod jobs;
+pub mod jwks;
+pub mod wiring;
+
+use environment::Environment;
+use ferry_core::services::Ferry;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use std::sync::Arc;
+use wiring::Role;
+
+async fn init(role: Role) -> Result<(Environment, Arc<Ferry>), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let wired = async {
+        let env = Environment::from_env()?;
+        let sdk = wiring::sdk_config().await;
+        let ferry = wiring::ferry(&env, &sdk, role).await?;
+        anyhow::Ok((env, ferry))
+    };
+    match wired.await {
+        Ok(wired) => Ok(wired),
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "the function cannot start");
+            report_init_error(&e).await;
+            Err(e.into())
+        }
+    }
+}
+
+/// Tells Lambda why the function could not start, so the reason shows where the invocation
+/// failed instead of only "Runtime exited". The runtime crate reports only its own init errors.
+async fn report_init_error(error: &anyhow::Error) {
+    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
+        return;
+    };
+    let body = serde_json::json!({
+        "errorType": "Runtime.InitError",
+        "errorMessage": format!("{error:#}"),
+    });
+    let sent = reqwest::Client::new()
+        .post(format!("http://{api}/2018-06-01/runtime/init/error"))
+        .header("Lambda-Runtime-Function-Error-Type", "Runtime.InitError")
+        .json(&body)
+        .send()
+        .await;
+    if let Err(e) = sent {
+        tracing::error!(error = %e, "reporting the init error to Lambda failed");
+    }
+}
+
+/// An HTTP API function: the API's routes behind API Gateway.
+pub async fn serve_api() -> Result<(), Error> {
+    let (_, ferry) = init(Role::Api).await?;
+    http::serve(ferry).await
+}
+
+/// A queue worker: SQS batches of jobs (and the bucket's S3 notifications).
+pub async fn work_queue() -> Result<(), Error> {
+    let (env, ferry) = init(Role::Worker).await?;
+    let max_receive_count = env.max_receive_count;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        let ferry = ferry.clone();
+        async move {
+            events::handle(&ferry, max_receive_count, event.payload)
+                .await
+                // The whole chain of causes, as the invocation's error message.
+                .map_err(|e| Error::from(format!("{e:#}")))
+        }
+    }))
+    .await
+}

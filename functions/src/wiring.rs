@@ -1,0 +1,140 @@
+//! The composition root on AWS: the adapters of ferry-aws behind the ports, configured from
+//! the [`Environment`] and the standard SDK configuration (region, credentials and, for an
+//! emulator, `AWS_ENDPOINT_URL`).
+
+use crate::environment::Environment;
+use crate::jwks::HttpJwksFetcher;
+use anyhow::{Context, ensure};
+use aws_config::{BehaviorVersion, SdkConfig};
+use ferry_aws::cognito::CognitoDirectory;
+use ferry_aws::dynamodb::DynamoCatalog;
+use ferry_aws::s3::S3ObjectStore;
+use ferry_aws::ses::SesMailer;
+use ferry_aws::sqs::SqsWorkQueue;
+use ferry_aws::textract::{AwsTextract, CostAwareExtractor, TextractExtractor, TextractSettings};
+use ferry_core::auth::jwks::JwksCache;
+use ferry_core::auth::oidc::{OidcConfig, OidcVerifier};
+use ferry_core::auth::recipient::RecipientTokens;
+use ferry_core::config::Settings;
+use ferry_core::extract::ExtractLimits;
+use ferry_core::native::NativeExtractor;
+use ferry_core::ports::{ObjectStore, SystemClock};
+use ferry_core::services::{Ferry, Ports};
+use ferry_delivery::{HttpDeliverer, TargetPolicy};
+use rand::RngCore;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The issuer's keys are re-read at most this often, unless a token names an unknown key.
+const JWKS_TTL: Duration = Duration::from_secs(3600);
+
+/// Whether this function answers the API, and so verifies Ferry's recipient tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Api,
+    Worker,
+}
+
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+pub async fn ferry(env: &Environment, sdk: &SdkConfig, role: Role) -> anyhow::Result<Arc<Ferry>> {
+    let store: Arc<dyn ObjectStore> =
+        Arc::new(S3ObjectStore::new(ferry_aws::s3::client(sdk), &env.bucket));
+    let native = Arc::new(NativeExtractor::new(
+        store.clone(),
+        ExtractLimits::default(),
+    ));
+    let textract = Arc::new(TextractExtractor::new(
+        Arc::new(AwsTextract::from_conf(sdk)),
+        env.bucket.clone(),
+        TextractSettings {
+            max_wait: env.textract_max_wait,
+            ..TextractSettings::default()
+        },
+    ));
+    let ports = Ports {
+        store,
+        catalog: Arc::new(DynamoCatalog::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            &env.table,
+        )),
+        queue: Arc::new(SqsWorkQueue::new(
+            aws_sdk_sqs::Client::new(sdk),
+            env.queues.clone(),
+        )),
+        mailer: Arc::new(SesMailer::new(
+            aws_sdk_sesv2::Client::new(sdk),
+            format!("Ferry <{}>", env.sender_email),
+        )),
+        users: Arc::new(CognitoDirectory::new(
+            aws_sdk_cognitoidentityprovider::Client::new(sdk),
+            &env.user_pool_id,
+        )),
+        extractor: Arc::new(CostAwareExtractor::new(
+            env.extraction_mode,
+            native,
+            textract,
+        )),
+        deliverer: Arc::new(HttpDeliverer::new(TargetPolicy::default())?),
+        clock: Arc::new(SystemClock),
+    };
+    let settings = Settings::new(env.public_url.clone());
+    let key = match role {
+        Role::Api => recipient_token_key(env, sdk).await?,
+        // Workers neither issue nor verify recipient tokens: a key nobody else has makes any
+        // token one of them issued by mistake worthless rather than valid.
+        Role::Worker => {
+            let mut key = vec![0; 32];
+            rand::thread_rng().fill_bytes(&mut key);
+            key
+        }
+    };
+    let recipient_tokens = RecipientTokens::new(&key, settings.recipient_token_ttl);
+    let oidc = OidcVerifier::new(
+        OidcConfig {
+            issuer: env.oidc_issuer.clone(),
+            audience: env.oidc_audience.clone(),
+            groups_claim: env.oidc_groups_claim.clone(),
+            ..OidcConfig::default()
+        },
+        Arc::new(JwksCache::new(
+            Arc::new(HttpJwksFetcher::new(
+                &env.oidc_issuer,
+                env.oidc_jwks_url.clone(),
+            )?),
+            JWKS_TTL,
+        )),
+    );
+    Ok(Arc::new(Ferry::new(
+        ports,
+        settings,
+        recipient_tokens,
+        oidc,
+    )))
+}
+
+/// The key that signs recipient tokens, from Secrets Manager: every API function must share it.
+async fn recipient_token_key(env: &Environment, sdk: &SdkConfig) -> anyhow::Result<Vec<u8>> {
+    let arn = env
+        .token_secret_arn
+        .as_deref()
+        .context("the environment variable TOKEN_SECRET_ARN is not set")?;
+    let secret = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .context("reading the recipient token key from Secrets Manager")?;
+    let key = secret
+        .secret_string()
+        .map(|s| s.as_bytes().to_vec())
+        .or_else(|| secret.secret_binary().map(|b| b.as_ref().to_vec()))
+        .context("the recipient token secret has no value")?;
+    ensure!(
+        key.len() >= 32,
+        "the recipient token key must be at least 32 bytes long"
+    );
+    Ok(key)
+}

@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 echo "== format"
 cargo fmt --all -- --check
 echo "== lints"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 echo "== tests"
 scripts/tools-venv.sh >/dev/null
-cargo test --workspace --locked
+cargo test --workspace --all-features --locked
 echo "== openapi.yaml"
 venv=$(scripts/tools-venv.sh)
 "$venv/bin/python" scripts/check-openapi.py

@@ -27,8 +27,8 @@ fn parse_cursor(cursor: &str) -> anyhow::Result<DateTime<Utc>> {
         .context("bad cursor")
 }
 
-/// One query over a partition whose sort key is `prefix` + the event order, between the
-/// bounds.
+/// One query, newest first, over a partition whose sort key is `prefix` + the event order,
+/// between the bounds.
 fn range_spec(
     index: Option<&'static str>,
     (pk_attr, pk): (&str, String),
@@ -43,6 +43,7 @@ fn range_spec(
         .value(":pk", items::s(pk))
         .value(":lower", items::s(format!("{prefix}{lower}")))
         .value(":upper", items::s(format!("{prefix}{upper}")))
+        .newest_first()
 }
 
 impl DynamoCatalog {
@@ -87,15 +88,7 @@ impl DynamoCatalog {
                     spec.filter = Some("#actor = :actor".into());
                 }
                 spec.consistent = true;
-                vec![Pages::new(
-                    &self.client,
-                    &self.table,
-                    Spec {
-                        descending: true,
-                        ..spec
-                    },
-                    page,
-                )]
+                vec![Pages::new(&self.client, &self.table, spec, page)]
             }
             (None, Some(actor)) => {
                 let spec = range_spec(
@@ -104,15 +97,7 @@ impl DynamoCatalog {
                     (GSI1SK, ""),
                     (lower, upper),
                 );
-                vec![Pages::new(
-                    &self.client,
-                    &self.table,
-                    Spec {
-                        descending: true,
-                        ..spec
-                    },
-                    page,
-                )]
+                vec![Pages::new(&self.client, &self.table, spec, page)]
             }
             (None, None) => (0..SHARDS)
                 .map(|shard| {
@@ -122,15 +107,7 @@ impl DynamoCatalog {
                         (GSI2SK, ""),
                         (lower, upper),
                     );
-                    Pages::new(
-                        &self.client,
-                        &self.table,
-                        Spec {
-                            descending: true,
-                            ..spec
-                        },
-                        page,
-                    )
+                    Pages::new(&self.client, &self.table, spec, page)
                 })
                 .collect(),
         };

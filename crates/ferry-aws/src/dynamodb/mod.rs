@@ -14,6 +14,9 @@
 //! Times are fixed-width UTC text, so key order is time order. Creating or saving a transfer
 //! is one transaction over the transfer (conditional on its version) and the recipient items
 //! whose index entries change. Every read is a GetItem, BatchGetItem or Query; nothing scans.
+//! Reads of the transfer and of a transfer's audit trail are strongly consistent; reads
+//! through an index (outbox, inbox, link, expiry, an actor's or the whole trail) may lag a
+//! write by a moment, as DynamoDB's indexes do.
 //!
 //! Nothing here sets the table's TTL attribute: as in the SQLite catalog, a transfer's
 //! metadata stays after its content is purged, and the audit trail outlives purges.

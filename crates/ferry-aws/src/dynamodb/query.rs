@@ -16,7 +16,7 @@ pub(super) struct Spec {
     pub filter: Option<String>,
     pub names: HashMap<String, String>,
     pub values: HashMap<String, AttributeValue>,
-    pub descending: bool,
+    descending: bool,
     /// Only the table itself can be read consistently, never an index.
     pub consistent: bool,
 }
@@ -38,6 +38,11 @@ impl Spec {
 
     pub fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
         self.values.insert(placeholder.to_owned(), value);
+        self
+    }
+
+    pub fn newest_first(mut self) -> Self {
+        self.descending = true;
         self
     }
 }

@@ -3,7 +3,7 @@
 
 use super::DynamoCatalog;
 use super::items::{
-    self, GSI1, GSI1PK, GSI2, GSI2PK, GSI2SK, GSI3, GSI3PK, Item, PK, SHARDS, VERSION,
+    self, GSI1, GSI1PK, GSI2, GSI2PK, GSI2SK, GSI3, GSI3PK, Item, PK, SHARDS, VERSION, s,
 };
 use super::query::{Merged, Pages, Spec};
 use anyhow::{Context, anyhow};
@@ -75,10 +75,6 @@ fn lost_race(error: &SdkError<TransactWriteItemsError>) -> bool {
     }
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    items::s(value)
-}
-
 impl DynamoCatalog {
     /// One transaction: the conditional put of the transfer first, then its recipients.
     fn transaction(
@@ -127,7 +123,7 @@ impl DynamoCatalog {
         let ops = self.transaction(transfer, recipient_changes(None, t))?;
         match self.transact(ops).await {
             Ok(()) => Ok(()),
-            Err(e) if lost_race(&e) => Err(anyhow!("transfer {} already exists", t.id)),
+            Err(e) if lost_race(&e) => Err(anyhow!("transfer {} exists already", t.id)),
             Err(e) => Err(e).with_context(|| format!("creating transfer {}", t.id)),
         }
     }
@@ -174,10 +170,7 @@ impl DynamoCatalog {
         let ops = self.transaction(transfer, recipient_changes(Some(&old), t))?;
         match self.transact(ops).await {
             Ok(()) => Ok(()),
-            Err(e) if lost_race(&e) => {
-                eprintln!("TMP-RACE-LOST");
-                Err(SaveError::Conflict)
-            }
+            Err(e) if lost_race(&e) => Err(SaveError::Conflict),
             Err(e) => Err(anyhow::Error::new(e)
                 .context(format!("saving transfer {}", t.id))
                 .into()),
@@ -197,15 +190,7 @@ impl DynamoCatalog {
         let spec = Spec::new(Some(GSI1), "#pk = :pk")
             .name("#pk", GSI1PK)
             .value(":pk", s(items::sender_pk(sender.as_str())));
-        let mut pages = Pages::new(
-            &self.client,
-            &self.table,
-            Spec {
-                descending: true,
-                ..spec
-            },
-            limit,
-        );
+        let mut pages = Pages::new(&self.client, &self.table, spec.newest_first(), limit);
         let mut out = Vec::new();
         while out.len() < limit {
             let Some(item) = pages.next().await? else {
@@ -228,15 +213,7 @@ impl DynamoCatalog {
         let spec = Spec::new(Some(GSI2), "#pk = :pk")
             .name("#pk", GSI2PK)
             .value(":pk", s(items::inbox_pk(email.as_str())));
-        let mut pages = Pages::new(
-            &self.client,
-            &self.table,
-            Spec {
-                descending: true,
-                ..spec
-            },
-            limit,
-        );
+        let mut pages = Pages::new(&self.client, &self.table, spec.newest_first(), limit);
         let mut ids = Vec::new();
         while ids.len() < limit {
             let Some(item) = pages.next().await? else {

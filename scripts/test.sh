@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, unit, service and integration tests,
-# the OpenAPI document checked against the router, and the SAM template checked.
+# the OpenAPI document checked against the router, the SAM template checked and built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,4 +16,6 @@ venv=$(scripts/tools-venv.sh)
 "$venv/bin/python" scripts/check-openapi.py
 echo "== template.yaml"
 scripts/check-template.sh
+echo "== sam build"
+scripts/check-sam-build.sh
 echo "== all checks passed"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Python tools the checks and tests use, in one venv under target/ (created on first use,
 # reused after): the OpenAPI validator, cfn-lint and the SAM CLI for the template, and moto's
-# server, which stands in for AWS in the adapter tests. Prints the venv's path.
+# server, which stands in for AWS in the adapter tests; cargo-lambda (with zig), which `sam build`
+# uses for the functions. Prints the venv's path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,9 +10,10 @@ venv=target/tools-venv
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" >&2
 fi
-if ! "$venv/bin/python" -c 'import cfnlint, samcli, yaml, openapi_spec_validator, moto.server, flask' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import cfnlint, samcli, yaml, openapi_spec_validator, moto.server, flask' 2>/dev/null \
+    || [ ! -x "$venv/bin/cargo-lambda" ]; then
     echo "== installing the Python tools into $venv" >&2
     "$venv/bin/pip" install --quiet --disable-pip-version-check \
-        cfn-lint aws-sam-cli pyyaml openapi-spec-validator 'moto[server]' </dev/null >&2
+        cfn-lint aws-sam-cli cargo-lambda pyyaml openapi-spec-validator 'moto[server]' </dev/null >&2
 fi
 echo "$venv"

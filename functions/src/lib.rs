@@ -60,6 +60,12 @@ pub async fn serve_api() -> Result<(), Error> {
     http::serve(ferry).await
 }
 
+/// The HTTP API function of the administrators' routes, which take issuer tokens only.
+pub async fn serve_admin_api() -> Result<(), Error> {
+    let (_, ferry) = init(Role::AdminApi).await?;
+    http::serve(ferry).await
+}
+
 /// A queue worker: SQS batches of jobs (and the bucket's S3 notifications).
 pub async fn work_queue() -> Result<(), Error> {
     let (env, ferry) = init(Role::Worker).await?;

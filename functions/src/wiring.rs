@@ -28,10 +28,13 @@ use std::time::Duration;
 /// The issuer's keys are re-read at most this often, unless a token names an unknown key.
 const JWKS_TTL: Duration = Duration::from_secs(3600);
 
-/// Whether this function answers the API, and so verifies Ferry's recipient tokens.
+/// What a function does, which decides whether it needs the recipient token key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
+    /// API routes that recipients call with Ferry's own tokens.
     Api,
+    /// The administrators' routes: issuer tokens only.
+    AdminApi,
     Worker,
 }
 
@@ -83,9 +86,9 @@ pub async fn ferry(env: &Environment, sdk: &SdkConfig, role: Role) -> anyhow::Re
     let settings = Settings::new(env.public_url.clone());
     let key = match role {
         Role::Api => recipient_token_key(env, sdk).await?,
-        // Workers neither issue nor verify recipient tokens: a key nobody else has makes any
-        // token one of them issued by mistake worthless rather than valid.
-        Role::Worker => {
+        // These neither issue nor accept recipient tokens: a key nobody else has makes any such
+        // token worthless to them, and they need no right to read the real one.
+        Role::AdminApi | Role::Worker => {
             let mut key = vec![0; 32];
             rand::thread_rng().fill_bytes(&mut key);
             key

@@ -8,10 +8,10 @@ use crate::sqs::QueueUrls;
 use anyhow::Context;
 use aws_config::SdkConfig;
 use aws_sdk_s3::types::{
-    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CorsConfiguration, CorsRule,
-    Event, ExpirationStatus, FilterRule, FilterRuleName, LifecycleExpiration, LifecycleRule,
-    LifecycleRuleFilter, NotificationConfiguration, NotificationConfigurationFilter,
-    QueueConfiguration, S3KeyFilter,
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
+    CorsConfiguration, CorsRule, CreateBucketConfiguration, Event, ExpirationStatus, FilterRule,
+    FilterRuleName, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
+    NotificationConfiguration, NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
@@ -100,7 +100,8 @@ pub async fn create_resources(
         deliver: queue(&sqs, &queue_name(plan, "deliver")).await?,
     };
     let bucket = bucket_name(plan);
-    create_bucket(s3, &bucket, &plan.portal_origin).await?;
+    let region = sdk.region().map(|r| r.as_ref());
+    create_bucket(s3, region, &bucket, &plan.portal_origin).await?;
     notify_validate_queue(s3, &sqs, &bucket, &queues.validate).await?;
 
     let table = plan.prefix.clone();
@@ -126,10 +127,22 @@ async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> anyhow::Result<String> 
         .with_context(|| format!("the queue {name} has no URL"))
 }
 
-async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str, origin: &str) -> anyhow::Result<()> {
+async fn create_bucket(
+    s3: &aws_sdk_s3::Client,
+    region: Option<&str>,
+    bucket: &str,
+    origin: &str,
+) -> anyhow::Result<()> {
     if s3.head_bucket().bucket(bucket).send().await.is_err() {
+        // us-east-1 is S3's default location and may not be named; every other region must.
+        let location = region.filter(|r| *r != "us-east-1").map(|r| {
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(r))
+                .build()
+        });
         s3.create_bucket()
             .bucket(bucket)
+            .set_create_bucket_configuration(location)
             .send()
             .await
             .with_context(|| format!("creating the bucket {bucket}"))?;
@@ -197,6 +210,25 @@ async fn notify_validate_queue(
         .attributes()
         .and_then(|a| a.get(&QueueAttributeName::QueueArn))
         .context("the validate queue has no ARN")?;
+    // S3 may send to the queue only for this bucket's events.
+    let partition = queue_arn.split(':').nth(1).unwrap_or("aws");
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "BucketNotifications",
+            "Effect": "Allow",
+            "Principal": { "Service": "s3.amazonaws.com" },
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": { "ArnEquals": { "aws:SourceArn": format!("arn:{partition}:s3:::{bucket}") } }
+        }]
+    });
+    sqs.set_queue_attributes()
+        .queue_url(queue_url)
+        .attributes(QueueAttributeName::Policy, policy.to_string())
+        .send()
+        .await
+        .context("letting the bucket send to the validate queue")?;
     let filter = NotificationConfigurationFilter::builder()
         .key(
             S3KeyFilter::builder()

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    ferry_functions::serve_api().await
+    ferry_functions::serve_admin_api().await
 }

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 const MIB: usize = 1024 * 1024;
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde\0\0\0\x0cIDATx\x9cc\xf8\xff\xff?\0\x05\xfe\x02\xfe\xa7\x35\x81\x84\0\0\0\0IEND\xaeB`\x82";
 
 fn md5_b64(bytes: &[u8]) -> String {
     STANDARD.encode(Md5::digest(bytes))
@@ -294,6 +295,7 @@ async fn send_receive_and_purge_on_the_aws_adapters() {
                     { "name": "ledger.csv", "size": ledger.len(), "content_type": "text/csv", "md5": md5_b64(&ledger) },
                     { "name": "notes.txt", "size": notes.len(), "content_type": "text/plain", "md5": md5_b64(&notes) },
                     { "name": "report.pdf", "size": elf.len(), "content_type": "application/pdf", "md5": md5_b64(&elf) },
+                    { "name": "scan.png", "size": PNG.len(), "content_type": "image/png", "md5": md5_b64(PNG) },
                 ]
             }),
         )
@@ -309,6 +311,7 @@ async fn send_receive_and_purge_on_the_aws_adapters() {
     portal.upload(&alice, &t, 0, &ledger).await;
     portal.upload(&alice, &t, 1, &notes).await;
     portal.upload(&alice, &t, 2, &elf).await;
+    portal.upload(&alice, &t, 3, PNG).await;
     // Only S3's notifications start validation: nothing else was queued.
     drain_queues(&worker, &stack).await;
 
@@ -328,11 +331,42 @@ async fn send_receive_and_purge_on_the_aws_adapters() {
             .contains("MARKER-NOTES-0c4e")
     );
     assert_eq!(doc(&t, "report.pdf")["reason"], "type_not_allowed");
+    // With native extraction an image is handed on without text.
+    assert_eq!(doc(&t, "scan.png")["status"], "ready");
+    assert_eq!(doc(&t, "scan.png")["engine"], "none");
+    assert_eq!(doc(&t, "notes.txt")["engine"], "native");
     assert_eq!(
         objects_under(&stack, &format!("transfers/{tid}/")).await,
-        2,
+        3,
         "the rejected bytes are gone"
     );
+
+    // SQS delivers at least once: the same notification again changes nothing.
+    let ledger_key = format!("transfers/{tid}/{}", ledger_doc["id"].as_str().unwrap());
+    sqs_client()
+        .await
+        .send_message()
+        .queue_url(&stack.vars["VALIDATE_QUEUE_URL"])
+        .message_body(json!({ "job": "object_created", "key": ledger_key }).to_string())
+        .send()
+        .await
+        .unwrap();
+    drain_queues(&worker, &stack).await;
+    let (_, again) = portal
+        .get(&format!("/api/v1/transfers/{tid}"), &alice)
+        .await;
+    assert_eq!(again["status"], "sent");
+    assert_eq!(doc(&again, "ledger.csv")["status"], "ready");
+    let (_, events) = portal
+        .get(&format!("/api/v1/transfers/{tid}/events"), &alice)
+        .await;
+    let validated = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "document.validated" && e["document_id"] == ledger_doc["id"])
+        .count();
+    assert_eq!(validated, 1, "a replayed notification is a no-op");
 
     let receipts = mails_to("alice@example.org").await;
     assert!(

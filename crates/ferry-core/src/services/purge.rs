@@ -154,17 +154,26 @@ impl Ferry {
         Ok(())
     }
 
-    /// The periodic sweep: expire what is past its date. Returns how many transfers it ended.
+    /// The periodic sweep: expire what is past its date. Returns how many transfers it ended;
+    /// fails, after trying every one, when any could not be ended, so that the failure reaches
+    /// an operator (the function's error alarm) instead of only a log line.
     pub async fn sweep_expired(&self) -> Result<usize> {
         let due = self.ports.catalog.expired_before(self.now(), 100).await?;
-        let mut ended = 0;
+        let (mut ended, mut failed) = (0, 0);
         for tid in due {
             match self.end_transfer(tid, TransferStatus::Expired).await {
                 Ok(_) => ended += 1,
                 Err(e) => {
+                    failed += 1;
                     tracing::error!(transfer_id = %tid, error = %e, "expiring a transfer failed")
                 }
             }
+        }
+        if failed > 0 {
+            return Err(anyhow::anyhow!(
+                "{failed} expired transfers could not be ended ({ended} were)"
+            )
+            .into());
         }
         Ok(ended)
     }

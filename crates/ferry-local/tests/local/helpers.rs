@@ -22,6 +22,9 @@ pub struct TestApp {
     child: Option<Child>,
     pub http: reqwest::Client,
     workers: usize,
+    /// Flags and environment beyond the defaults, e.g. `--backend aws`.
+    extra_args: Vec<String>,
+    extra_env: Vec<(String, String)>,
 }
 
 fn free_port() -> u16 {
@@ -37,6 +40,14 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(workers: usize) -> TestApp {
+    spawn_configured(workers, Vec::new(), Vec::new()).await
+}
+
+pub async fn spawn_configured(
+    workers: usize,
+    extra_args: Vec<String>,
+    extra_env: Vec<(String, String)>,
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     let port = free_port();
@@ -51,6 +62,8 @@ pub async fn spawn_app_with(workers: usize) -> TestApp {
             .build()
             .unwrap(),
         workers,
+        extra_args,
+        extra_env,
     };
     app.start().await;
     app
@@ -72,6 +85,8 @@ impl TestApp {
             .env("FERRY_ADMIN_EMAIL", ADMIN_EMAIL)
             .env("FERRY_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("FERRY_LOG", "warn")
+            .args(&self.extra_args)
+            .envs(self.extra_env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -102,6 +117,10 @@ impl TestApp {
             child.kill().unwrap();
             child.wait().unwrap();
         }
+    }
+
+    pub fn set_args(&mut self, args: Vec<String>) {
+        self.extra_args = args;
     }
 
     pub fn set_workers(&mut self, workers: usize) {

@@ -1,5 +1,7 @@
 //! ferry-local driven over HTTP as a client would: one process per test, fresh data dir.
 
+#[cfg(feature = "aws")]
+mod aws_backend;
 mod bad_input;
 mod durability;
 mod flows;

@@ -5,6 +5,7 @@
 use anyhow::{Context, bail};
 use ferry_aws::sqs::QueueUrls;
 use ferry_aws::textract::ExtractionMode;
+use ferry_core::config::UserSource;
 use std::time::Duration;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,6 +20,8 @@ pub struct Environment {
     pub oidc_issuer: String,
     pub oidc_audience: String,
     pub oidc_groups_claim: String,
+    /// `directory` (the stack's user pool) or `token` (an outside issuer's claims).
+    pub user_source: UserSource,
     /// Where the issuer's keys are, when not where its discovery document says.
     pub oidc_jwks_url: Option<String>,
     pub user_pool_id: String,
@@ -59,6 +62,11 @@ impl Environment {
             .transpose()
             .map_err(|e| anyhow::anyhow!("EXTRACTION_MODE: {e}"))?
             .unwrap_or_default();
+        let user_source = match optional("USER_SOURCE").as_deref().map(str::trim) {
+            None | Some("directory") => UserSource::Directory,
+            Some("token") => UserSource::Token,
+            Some(other) => bail!("USER_SOURCE must be directory or token, not '{other}'"),
+        };
         Ok(Self {
             public_url: required("PUBLIC_URL")?.trim_end_matches('/').to_owned(),
             table: required("TABLE_NAME")?,
@@ -73,6 +81,7 @@ impl Environment {
             oidc_issuer: required("OIDC_ISSUER")?,
             oidc_audience: required("OIDC_AUDIENCE")?,
             oidc_groups_claim: optional("OIDC_GROUPS_CLAIM").unwrap_or_else(|| "groups".into()),
+            user_source,
             oidc_jwks_url: optional("OIDC_JWKS_URL"),
             user_pool_id: required("USER_POOL_ID")?,
             token_secret_arn: optional("TOKEN_SECRET_ARN"),
@@ -123,6 +132,7 @@ mod tests {
         assert_eq!(env.oidc_groups_claim, "cognito:groups");
         assert_eq!(env.token_secret_arn, None);
         assert_eq!(env.textract_max_wait, Duration::from_secs(240));
+        assert_eq!(env.user_source, UserSource::Directory);
     }
 
     #[test]
@@ -140,6 +150,12 @@ mod tests {
         let mut vars = complete();
         vars.insert("MAX_RECEIVE_COUNT", "0");
         assert!(read(&vars).is_err());
+
+        let mut vars = complete();
+        vars.insert("USER_SOURCE", "token");
+        assert_eq!(read(&vars).unwrap().user_source, UserSource::Token);
+        vars.insert("USER_SOURCE", "ldap");
+        assert!(read(&vars).unwrap_err().to_string().contains("USER_SOURCE"));
 
         let mut vars = complete();
         vars.insert("EXTRACTION_MODE", "sometimes");

@@ -83,7 +83,8 @@ pub async fn ferry(env: &Environment, sdk: &SdkConfig, role: Role) -> anyhow::Re
         deliverer: Arc::new(HttpDeliverer::new(TargetPolicy::default())?),
         clock: Arc::new(SystemClock),
     };
-    let settings = Settings::new(env.public_url.clone());
+    let mut settings = Settings::new(env.public_url.clone());
+    settings.users = env.user_source;
     let key = match role {
         Role::Api => recipient_token_key(env, sdk).await?,
         // These neither issue nor accept recipient tokens: a key nobody else has makes any such

@@ -49,6 +49,20 @@ pub struct Settings {
     /// Codes a link may have emailed per hour.
     pub max_codes_per_hour: usize,
     pub max_delivery_attempts: u32,
+    pub users: UserSource,
+}
+
+/// Who knows the users: Ferry's own directory (ferry-local's, or the stack's Cognito pool), or
+/// an outside identity provider whose tokens say who the caller is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UserSource {
+    /// Every request looks the caller up: disabling or deleting a user takes effect at once,
+    /// and administrators manage users through Ferry.
+    #[default]
+    Directory,
+    /// The token's `email`, `name` and groups are the caller; users are managed where they
+    /// sign in, and a disabled user keeps access until their token expires.
+    Token,
 }
 
 impl Settings {
@@ -65,6 +79,7 @@ impl Settings {
             lockout: Duration::minutes(15),
             max_codes_per_hour: 5,
             max_delivery_attempts: 5,
+            users: UserSource::Directory,
         }
     }
 }

@@ -483,3 +483,36 @@ async fn send_receive_and_purge_on_the_aws_adapters() {
         assert!(actions.contains(&wanted), "{wanted} in {actions:?}");
     }
 }
+
+#[tokio::test]
+async fn an_outside_issuer_names_its_users_itself() {
+    let issuer = TestIssuer::start().await;
+    let stack = Stack::create(&issuer).await;
+    let mut env = stack.environment();
+    env.user_source = ferry_core::config::UserSource::Token;
+    let api = wiring::ferry(&env, &sdk_config().await, Role::AdminApi)
+        .await
+        .unwrap();
+    let portal = Portal {
+        app: http::app(api),
+        http: reqwest::Client::new(),
+    };
+    // Kim exists only at the issuer, not in the stack's user pool.
+    let now = chrono::Utc::now().timestamp();
+    let kim = issuer.token_with(json!({
+        "sub": "5b1c2d3e-kim", "email": "kim@example.com", "name": "Kim",
+        "groups": ["admin", "member"], "iat": now, "exp": now + 300,
+    }));
+    let (status, me) = portal.get("/api/v1/me", &kim).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["email"], "kim@example.com");
+    assert_eq!(me["roles"], json!(["admin", "member"]));
+    let (status, problem) = portal.get("/api/v1/admin/users", &kim).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("identity provider")
+    );
+}

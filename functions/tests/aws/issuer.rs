@@ -48,12 +48,18 @@ impl TestIssuer {
 
     pub fn token(&self, sub: &str, groups: &[&str]) -> String {
         let now = chrono::Utc::now().timestamp();
+        self.token_with(json!({
+            "sub": sub, "groups": groups, "iat": now, "exp": now + 900,
+        }))
+    }
+
+    /// A token with these claims, plus the issuer's and the audience's.
+    pub fn token_with(&self, mut claims: serde_json::Value) -> String {
+        claims["iss"] = json!(self.issuer);
+        claims["aud"] = json!(AUDIENCE);
+        claims["token_use"] = json!("access");
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some("test-key".into());
-        let claims = json!({
-            "iss": self.issuer, "sub": sub, "aud": AUDIENCE, "token_use": "access",
-            "groups": groups, "iat": now, "exp": now + 900,
-        });
         jsonwebtoken::encode(&header, &claims, &self.key).unwrap()
     }
 }

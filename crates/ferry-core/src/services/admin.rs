@@ -3,6 +3,7 @@
 use super::Ferry;
 use crate::audit::{AuditEvent, AuditPage, AuditQuery, Outcome};
 use crate::auth::AuthUser;
+use crate::config::UserSource;
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::model::User;
@@ -65,8 +66,20 @@ fn directory_error(e: DirectoryError) -> Error {
 }
 
 impl Ferry {
-    pub async fn list_users(&self, admin: &AuthUser) -> Result<Vec<User>> {
+    fn may_manage_users(&self, admin: &AuthUser) -> Result<()> {
         require_admin(admin)?;
+        match self.settings.users {
+            UserSource::Directory => Ok(()),
+            UserSource::Token => Err(Error::Conflict(
+                "users are managed by the identity provider you sign in with: add, change and \
+                 remove them there"
+                    .into(),
+            )),
+        }
+    }
+
+    pub async fn list_users(&self, admin: &AuthUser) -> Result<Vec<User>> {
+        self.may_manage_users(admin)?;
         Ok(self.ports.users.list().await?)
     }
 
@@ -76,7 +89,7 @@ impl Ferry {
         request: CreateUser,
         source_ip: Option<String>,
     ) -> Result<User> {
-        require_admin(admin)?;
+        self.may_manage_users(admin)?;
         let email = EmailAddress::parse(&request.email)
             .map_err(|e| Error::invalid(format!("email: {e}")))?;
         let name = parse_name(&request.name)?;
@@ -104,7 +117,7 @@ impl Ferry {
         change: ChangeUser,
         source_ip: Option<String>,
     ) -> Result<User> {
-        require_admin(admin)?;
+        self.may_manage_users(admin)?;
         let id = UserId::parse(id).ok_or_else(|| Error::not_found("user"))?;
         let patch = UserPatch {
             name: change.name.as_deref().map(parse_name).transpose()?,
@@ -139,7 +152,7 @@ impl Ferry {
         id: &str,
         source_ip: Option<String>,
     ) -> Result<()> {
-        require_admin(admin)?;
+        self.may_manage_users(admin)?;
         let id = UserId::parse(id).ok_or_else(|| Error::not_found("user"))?;
         if id == admin.id {
             return Err(Error::Conflict("admins cannot delete themselves".into()));

@@ -1,11 +1,13 @@
 //! Turning a bearer token into a caller, the same way for every route and every deployment.
 
 use super::Ferry;
+use crate::auth::oidc::{AuthError, OidcClaims};
 use crate::auth::recipient::RecipientTokens;
-use crate::auth::{AuthUser, Caller, oidc::AuthError};
+use crate::auth::{AuthUser, Caller};
+use crate::config::UserSource;
 use crate::error::{Error, Result};
 use crate::ids::UserId;
-use crate::values::Role;
+use crate::values::{EmailAddress, Role, clean_text};
 
 impl Ferry {
     pub async fn authenticate(&self, bearer: &str) -> Result<Caller> {
@@ -24,8 +26,34 @@ impl Ferry {
             }
             AuthError::Unavailable(e) => Error::Unexpected(e.context("fetching the issuer's keys")),
         })?;
+        self.user_from_claims(claims).await.map(Caller::User)
+    }
+
+    /// The signed-in user an issuer's verified claims stand for.
+    pub(crate) async fn user_from_claims(&self, claims: OidcClaims) -> Result<AuthUser> {
         let id = UserId::parse(&claims.sub)
             .ok_or_else(|| Error::Unauthenticated("the token's subject is not a user id".into()))?;
+        let groups = claims.groups.iter().filter_map(|g| Role::parse(g));
+        if self.settings.users == UserSource::Token {
+            let email = claims
+                .email
+                .as_deref()
+                .and_then(|e| EmailAddress::parse(e).ok())
+                .ok_or_else(|| {
+                    Error::Unauthenticated("the token carries no valid email claim".into())
+                })?;
+            let name = claims
+                .name
+                .and_then(|n| clean_text(&n, 120, false).ok())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| email.to_string());
+            return Ok(AuthUser {
+                id,
+                email,
+                name,
+                roles: groups.collect(),
+            });
+        }
         // Tokens outlive an admin's decision; the directory has the last word on every request.
         let user = self
             .ports
@@ -36,17 +64,12 @@ impl Ferry {
             .ok_or_else(|| {
                 Error::Unauthenticated("this account is disabled or no longer exists".into())
             })?;
-        let roles = claims
-            .groups
-            .iter()
-            .filter_map(|g| Role::parse(g))
-            .filter(|r| user.roles.contains(r))
-            .collect();
-        Ok(Caller::User(AuthUser {
+        let roles = groups.filter(|r| user.roles.contains(r)).collect();
+        Ok(AuthUser {
             id,
             email: user.email,
             name: user.name,
             roles,
-        }))
+        })
     }
 }

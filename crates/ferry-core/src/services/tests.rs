@@ -2,6 +2,7 @@
 
 use super::transfers::{Mailbox, NewFile, NewTransfer};
 use super::{Ferry, Ports};
+use crate::audit::AuditQuery;
 use crate::auth::jwks::{JwksCache, JwksFetcher};
 use crate::auth::oidc::{OidcConfig, OidcVerifier};
 use crate::auth::recipient::RecipientTokens;
@@ -751,4 +752,74 @@ async fn create_refuses_bad_requests_and_stores_nothing() {
         Err(Error::Forbidden(_))
     ));
     let _ = ContentMd5::parse(&md5_b64(b"x")).unwrap();
+}
+
+fn claims(sub: &str, email: Option<&str>, groups: &[&str]) -> crate::auth::oidc::OidcClaims {
+    crate::auth::oidc::OidcClaims {
+        sub: sub.into(),
+        email: email.map(Into::into),
+        name: Some("Kim \u{202e}Keycloak".into()),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        token_use: None,
+    }
+}
+
+#[tokio::test]
+async fn with_an_outside_issuer_the_token_says_who_the_caller_is() {
+    let mut h = Harness::new();
+    // By default the directory decides: someone it does not know is refused.
+    let stranger = h
+        .ferry
+        .user_from_claims(claims("kim", Some("kim@example.com"), &["member"]))
+        .await;
+    assert!(matches!(stranger, Err(Error::Unauthenticated(_))));
+
+    h.ferry.settings.users = crate::config::UserSource::Token;
+    let kim = h
+        .ferry
+        .user_from_claims(claims(
+            "kim",
+            Some("Kim@Example.com"),
+            &["member", "auditors"],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(kim.email.as_str(), "kim@example.com");
+    assert_eq!(kim.roles, vec![Role::Member], "unknown groups are ignored");
+    assert!(
+        !kim.name.contains('\u{202e}'),
+        "names are cleaned for display: {}",
+        kim.name
+    );
+    let no_email = h
+        .ferry
+        .user_from_claims(claims("kim", None, &["member"]))
+        .await;
+    assert!(matches!(no_email, Err(Error::Unauthenticated(d)) if d.contains("email")));
+
+    // Users are managed where they sign in; the audit trail stays readable.
+    let admin = AuthUser {
+        roles: vec![Role::Admin],
+        ..kim.clone()
+    };
+    assert!(matches!(
+        h.ferry.list_users(&admin).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        h.ferry.delete_user(&admin, "someone", None).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(
+        h.ferry
+            .query_audit(
+                &admin,
+                AuditQuery {
+                    limit: 10,
+                    ..Default::default()
+                }
+            )
+            .await
+            .is_ok()
+    );
 }

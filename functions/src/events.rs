@@ -2,12 +2,12 @@
 //! schedule that runs the expiry sweep. One entry point tells them apart, so a function can
 //! have both kinds of trigger.
 
-use crate::jobs;
+use crate::jobs::{self, Retries};
 use aws_lambda_events::sqs::SqsEvent;
 use ferry_core::services::Ferry;
 use serde_json::{Value, json};
 
-pub async fn handle(ferry: &Ferry, max_receive_count: u32, event: Value) -> anyhow::Result<Value> {
+pub async fn handle(ferry: &Ferry, retries: &Retries, event: Value) -> anyhow::Result<Value> {
     if is_schedule(&event) {
         // An error fails the invocation: the schedule's own retry policy and the function's
         // error alarm take it from there.
@@ -19,7 +19,7 @@ pub async fn handle(ferry: &Ferry, max_receive_count: u32, event: Value) -> anyh
     }
     let batch: SqsEvent = serde_json::from_value(event)
         .map_err(|e| anyhow::anyhow!("the event is neither an SQS batch nor the schedule: {e}"))?;
-    let response = jobs::handle_batch(ferry, max_receive_count, batch).await;
+    let response = jobs::handle_batch(ferry, retries, batch).await;
     Ok(serde_json::to_value(response)?)
 }
 

@@ -9,19 +9,21 @@ pub mod jobs;
 pub mod jwks;
 pub mod wiring;
 
+use aws_config::SdkConfig;
 use environment::Environment;
+use ferry_aws::consume::Backoff;
 use ferry_core::services::Ferry;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
 use wiring::Role;
 
-async fn init(role: Role) -> Result<(Environment, Arc<Ferry>), Error> {
+async fn init(role: Role) -> Result<(Environment, SdkConfig, Arc<Ferry>), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let wired = async {
         let env = Environment::from_env()?;
         let sdk = wiring::sdk_config().await;
         let ferry = wiring::ferry(&env, &sdk, role).await?;
-        anyhow::Ok((env, ferry))
+        anyhow::Ok((env, sdk, ferry))
     };
     match wired.await {
         Ok(wired) => Ok(wired),
@@ -56,24 +58,30 @@ async fn report_init_error(error: &anyhow::Error) {
 
 /// An HTTP API function: the API's routes behind API Gateway.
 pub async fn serve_api() -> Result<(), Error> {
-    let (_, ferry) = init(Role::Api).await?;
+    let (_, _, ferry) = init(Role::Api).await?;
     http::serve(ferry).await
 }
 
 /// The HTTP API function of the administrators' routes, which take issuer tokens only.
 pub async fn serve_admin_api() -> Result<(), Error> {
-    let (_, ferry) = init(Role::AdminApi).await?;
+    let (_, _, ferry) = init(Role::AdminApi).await?;
     http::serve(ferry).await
 }
 
 /// A queue worker: SQS batches of jobs (and the bucket's S3 notifications).
 pub async fn work_queue() -> Result<(), Error> {
-    let (env, ferry) = init(Role::Worker).await?;
-    let max_receive_count = env.max_receive_count;
+    let (env, sdk, ferry) = init(Role::Worker).await?;
+    let retries = jobs::Retries {
+        max_receive_count: env.max_receive_count,
+        backoff: Some(Backoff::new(
+            aws_sdk_sqs::Client::new(&sdk),
+            env.queues.clone(),
+        )),
+    };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
-        let ferry = ferry.clone();
+        let (ferry, retries) = (ferry.clone(), retries.clone());
         async move {
-            events::handle(&ferry, max_receive_count, event.payload)
+            events::handle(&ferry, &retries, event.payload)
                 .await
                 // The whole chain of causes, as the invocation's error message.
                 .map_err(|e| Error::from(format!("{e:#}")))

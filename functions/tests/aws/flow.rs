@@ -12,6 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use ferry_core::ports::NewUser;
 use ferry_core::services::Ferry;
 use ferry_core::values::{EmailAddress, Role as UserRole};
+use ferry_functions::jobs::Retries;
 use ferry_functions::wiring::{self, Role};
 use ferry_functions::{events, http};
 use ferry_moto::{moto, s3_client, sdk_config, sqs_client};
@@ -179,7 +180,11 @@ async fn drain_queues(worker: &Ferry, stack: &Stack) {
                     })
                 })
                 .collect();
-            let answer = events::handle(worker, 5, json!({ "Records": records }))
+            let retries = Retries {
+                max_receive_count: 5,
+                backoff: None,
+            };
+            let answer = events::handle(worker, &retries, json!({ "Records": records }))
                 .await
                 .unwrap();
             let failed: Vec<&str> = answer["batchItemFailures"]

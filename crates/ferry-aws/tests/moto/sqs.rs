@@ -2,6 +2,8 @@
 //! that serves it.
 
 use crate::harness::{sqs_client, unique};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use ferry_aws::consume::delay_message;
 use ferry_aws::sqs::{QueueUrls, SqsWorkQueue, jobs_in_message};
 use ferry_core::ids::{DocumentId, TransferId};
 use ferry_core::ports::{Job, WorkQueue};
@@ -87,4 +89,50 @@ async fn a_delayed_job_waits() {
         .await
         .unwrap();
     assert!(now.messages().is_empty(), "not visible before its delay");
+}
+
+#[tokio::test]
+async fn a_failed_message_comes_back_when_its_backoff_says() {
+    let client = sqs_client().await;
+    let url = queue(&client, "backoff").await;
+    client
+        .send_message()
+        .queue_url(&url)
+        .message_body("retry me")
+        .send()
+        .await
+        .unwrap();
+    let receive = || {
+        client
+            .receive_message()
+            .queue_url(&url)
+            .visibility_timeout(600)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+    };
+    let first = receive().await.unwrap().messages.unwrap_or_default();
+    assert_eq!(first.len(), 1);
+    assert!(
+        receive()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default()
+            .is_empty(),
+        "hidden for the visibility timeout"
+    );
+    // A zero backoff: back at once, instead of after ten minutes.
+    delay_message(
+        &client,
+        &url,
+        first[0].receipt_handle().unwrap(),
+        Duration::ZERO,
+    )
+    .await;
+    let again = receive().await.unwrap().messages.unwrap_or_default();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        again[0].attributes().unwrap()[&MessageSystemAttributeName::ApproximateReceiveCount],
+        "2"
+    );
 }

@@ -15,6 +15,7 @@ use ferry_aws::textract::{AwsTextract, CostAwareExtractor, TextractExtractor, Te
 use ferry_core::auth::jwks::JwksCache;
 use ferry_core::auth::oidc::{OidcConfig, OidcVerifier};
 use ferry_core::auth::recipient::RecipientTokens;
+use ferry_core::cached_users::CachedUsers;
 use ferry_core::config::Settings;
 use ferry_core::extract::ExtractLimits;
 use ferry_core::native::NativeExtractor;
@@ -27,6 +28,9 @@ use std::time::Duration;
 
 /// The issuer's keys are re-read at most this often, unless a token names an unknown key.
 const JWKS_TTL: Duration = Duration::from_secs(3600);
+/// How long a function reuses what the user pool said of a caller: the bound within which a
+/// user disabled or deleted by another function loses access.
+const USER_CACHE_TTL: Duration = Duration::from_secs(30);
 
 /// What a function does, which decides whether it needs the recipient token key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,9 +75,12 @@ pub async fn ferry(env: &Environment, sdk: &SdkConfig, role: Role) -> anyhow::Re
             aws_sdk_sesv2::Client::new(sdk),
             format!("Ferry <{}>", env.sender_email),
         )),
-        users: Arc::new(CognitoDirectory::new(
-            aws_sdk_cognitoidentityprovider::Client::new(sdk),
-            &env.user_pool_id,
+        users: Arc::new(CachedUsers::new(
+            Arc::new(CognitoDirectory::new(
+                aws_sdk_cognitoidentityprovider::Client::new(sdk),
+                &env.user_pool_id,
+            )),
+            USER_CACHE_TTL,
         )),
         extractor: Arc::new(CostAwareExtractor::new(
             env.extraction_mode,

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod cached_users;
 pub mod config;
 pub mod disposition;
 pub mod error;

@@ -14,7 +14,8 @@ use std::path::Path;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExtractLimits {
-    /// Characters kept over all pages.
+    /// Characters kept over all pages. A million keeps the text's answer (at most 4 bytes a
+    /// character, with JSON's escapes) under the 6 MB a Lambda function may return.
     pub max_chars: usize,
     /// Pages read; the page count still reports every page.
     pub max_pages: usize,
@@ -29,7 +30,7 @@ pub struct ExtractLimits {
 impl Default for ExtractLimits {
     fn default() -> Self {
         Self {
-            max_chars: 2_000_000,
+            max_chars: 1_000_000,
             max_pages: 2_000,
             max_pdf_bytes: 64 * 1024 * 1024,
             max_stream_bytes: 16 * 1024 * 1024,

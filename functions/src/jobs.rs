@@ -25,7 +25,11 @@ pub async fn handle_batch(ferry: &Ferry, retries: &Retries, event: SqsEvent) -> 
         if handle_message(ferry, &id, body, receive_count, retries.max_receive_count).await {
             continue;
         }
-        if let Some(backoff) = &retries.backoff
+        // The last receive was settled: the message should reach the dead-letter queue (and
+        // its alarm) now, not after a backoff.
+        let last_receive = receive_count >= retries.max_receive_count;
+        if !last_receive
+            && let Some(backoff) = &retries.backoff
             && let Some(url) = message
                 .event_source_arn
                 .as_deref()

@@ -172,7 +172,7 @@ pub async fn receive_and_handle(
                 .receipt_handle(handle)
                 .send()
                 .await?;
-        } else {
+        } else if receive_count < max_receive_count {
             delay_message(client, url, handle, retry_delay(receive_count)).await;
         }
     }

@@ -505,8 +505,8 @@ async fn an_outside_issuer_names_its_users_itself() {
     // Kim exists only at the issuer, not in the stack's user pool.
     let now = chrono::Utc::now().timestamp();
     let kim = issuer.token_with(json!({
-        "sub": "5b1c2d3e-kim", "email": "kim@example.com", "name": "Kim",
-        "groups": ["admin", "member"], "iat": now, "exp": now + 300,
+        "sub": "5b1c2d3e-kim", "email": "kim@example.com", "email_verified": true,
+        "name": "Kim", "groups": ["admin", "member"], "iat": now, "exp": now + 300,
     }));
     let (status, me) = portal.get("/api/v1/me", &kim).await;
     assert_eq!(status, StatusCode::OK, "{me}");

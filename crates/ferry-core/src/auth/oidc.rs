@@ -36,6 +36,8 @@ impl Default for OidcConfig {
 pub struct OidcClaims {
     pub sub: String,
     pub email: Option<String>,
+    /// `email_verified` (a boolean, or the string "true" as Cognito writes it).
+    pub email_verified: bool,
     pub name: Option<String>,
     pub groups: Vec<String>,
     pub token_use: Option<String>,
@@ -167,9 +169,15 @@ impl OidcVerifier {
             Some(serde_json::Value::String(one)) => vec![one.clone()],
             _ => Vec::new(),
         };
+        let email_verified = match claims.rest.get("email_verified") {
+            Some(serde_json::Value::Bool(verified)) => *verified,
+            Some(serde_json::Value::String(verified)) => verified == "true",
+            _ => false,
+        };
         Ok(OidcClaims {
             sub: claims.sub,
             email: claims.email,
+            email_verified,
             name: claims.name,
             groups,
             token_use: claims.token_use,

@@ -23,6 +23,16 @@ pub enum Destination {
 }
 
 const MAX_URL_LEN: usize = 4096;
+/// Deliveries under way keep their targets (URLs, secrets) inside the transfer until they end;
+/// the transfer must stay well within what a catalog item may hold (DynamoDB: 400 KB).
+const MAX_PENDING_TARGET_BYTES: usize = 128 * 1024;
+
+fn target_bytes(target: &DeliveryTarget) -> usize {
+    match target {
+        DeliveryTarget::S3Presigned { urls } => urls.iter().map(|(_, url)| url.len() + 40).sum(),
+        DeliveryTarget::Webhook { url, secret } => url.len() + secret.len(),
+    }
+}
 
 /// `t={unix},v1={hex HMAC-SHA256(secret, "{t}.{body}")}`: the timestamp is signed too, so a
 /// receiver can refuse replays of an old delivery.
@@ -118,6 +128,21 @@ impl Ferry {
             {
                 return Err(Error::Conflict(
                     "too many deliveries are already under way".into(),
+                ));
+            }
+            let pending_bytes: usize = t
+                .deliveries
+                .iter()
+                .filter(|d| d.status == DeliveryStatus::Pending)
+                .filter_map(|d| d.target.as_ref())
+                .map(target_bytes)
+                .sum();
+            if pending_bytes + delivery.target.as_ref().map_or(0, target_bytes)
+                > MAX_PENDING_TARGET_BYTES
+            {
+                return Err(Error::Conflict(
+                    "the deliveries under way hold too many target URLs: try again when they have finished"
+                        .into(),
                 ));
             }
             t.deliveries.push(delivery.clone());

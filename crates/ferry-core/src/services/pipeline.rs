@@ -8,7 +8,8 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TransferId};
 use crate::model::{
-    DocumentStatus, Engine, Progress, RecipientStatus, RejectReason, Transfer, TransferStatus,
+    Document, DocumentStatus, Engine, Progress, RecipientStatus, RejectReason, Transfer,
+    TransferStatus,
 };
 use crate::ports::{Job, OutgoingMail, object_key, parse_object_key, text_key};
 use crate::services::transfers::StoredText;
@@ -384,7 +385,7 @@ impl Ferry {
         let Some(transfer) = self.ports.catalog.get_transfer(tid).await? else {
             return Ok(());
         };
-        if transfer.sender_receipt_sent || !transfer.notifications_queued {
+        if !transfer.notifications_queued {
             return Ok(());
         }
         let ready: Vec<_> = transfer
@@ -397,6 +398,30 @@ impl Ferry {
             .iter()
             .filter(|d| d.status == DocumentStatus::Rejected)
             .collect();
+        if !transfer.sender_receipt_sent {
+            self.send_sender_receipt(&transfer, &ready, &rejected)
+                .await?;
+        }
+        // Also on a retry after the receipt went out: a transfer with nothing to send is ended.
+        if ready.is_empty() && !transfer.status.is_final() {
+            self.audit(
+                AuditEvent::new("system", "transfer.rejected", Outcome::Failure, self.now())
+                    .transfer(tid)
+                    .detail("every document was rejected"),
+            )
+            .await;
+            self.end_transfer(tid, TransferStatus::Cancelled).await?;
+        }
+        Ok(())
+    }
+
+    async fn send_sender_receipt(
+        &self,
+        transfer: &Transfer,
+        ready: &[&Document],
+        rejected: &[&Document],
+    ) -> Result<()> {
+        let tid = transfer.id;
         let mut text = if ready.is_empty() {
             format!(
                 "Your transfer \"{}\" was not sent: every document was rejected.\n",
@@ -416,7 +441,7 @@ impl Ferry {
         };
         if !ready.is_empty() {
             text.push_str("\nAccepted:\n");
-            for d in &ready {
+            for d in ready {
                 text.push_str(&format!(
                     "  - {} ({} bytes, MD5 verified, SHA-256 {})\n",
                     d.name,
@@ -427,7 +452,7 @@ impl Ferry {
         }
         if !rejected.is_empty() {
             text.push_str("\nRejected:\n");
-            for d in &rejected {
+            for d in rejected {
                 let why = d.reason.map(RejectReason::explain).unwrap_or("rejected");
                 text.push_str(&format!("  - {}: {why}\n", d.name));
             }
@@ -447,7 +472,6 @@ impl Ferry {
                 idempotency_key: format!("receipt:{tid}"),
             })
             .await?;
-        let now = self.now();
         self.update(tid, |t| {
             if t.sender_receipt_sent {
                 return Ok(Step::Keep(()));
@@ -456,15 +480,6 @@ impl Ferry {
             Ok(Step::Save(()))
         })
         .await?;
-        if ready.is_empty() && !transfer.status.is_final() {
-            self.audit(
-                AuditEvent::new("system", "transfer.rejected", Outcome::Failure, now)
-                    .transfer(tid)
-                    .detail("every document was rejected"),
-            )
-            .await;
-            self.end_transfer(tid, TransferStatus::Cancelled).await?;
-        }
         Ok(())
     }
 }

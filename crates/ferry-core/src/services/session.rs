@@ -42,6 +42,12 @@ impl Ferry {
                 .ok_or_else(|| {
                     Error::Unauthenticated("the token carries no valid email claim".into())
                 })?;
+            // The address decides which transfers the caller receives: it must be proven.
+            if !claims.email_verified {
+                return Err(Error::Unauthenticated(
+                    "the token's email is not verified (email_verified)".into(),
+                ));
+            }
             let name = claims
                 .name
                 .and_then(|n| clean_text(&n, 120, false).ok())

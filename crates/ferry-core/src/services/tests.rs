@@ -758,6 +758,7 @@ fn claims(sub: &str, email: Option<&str>, groups: &[&str]) -> crate::auth::oidc:
     crate::auth::oidc::OidcClaims {
         sub: sub.into(),
         email: email.map(Into::into),
+        email_verified: true,
         name: Some("Kim \u{202e}Keycloak".into()),
         groups: groups.iter().map(|g| g.to_string()).collect(),
         token_use: None,
@@ -791,6 +792,10 @@ async fn with_an_outside_issuer_the_token_says_who_the_caller_is() {
         "names are cleaned for display: {}",
         kim.name
     );
+    let mut unproven = claims("kim", Some("kim@example.com"), &["member"]);
+    unproven.email_verified = false;
+    let unproven = h.ferry.user_from_claims(unproven).await;
+    assert!(matches!(unproven, Err(Error::Unauthenticated(d)) if d.contains("verified")));
     let no_email = h
         .ferry
         .user_from_claims(claims("kim", None, &["member"]))
@@ -822,4 +827,73 @@ async fn with_an_outside_issuer_the_token_says_who_the_caller_is() {
             .await
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn a_retried_receipt_still_ends_a_transfer_with_nothing_to_send() {
+    let h = Harness::new();
+    let exe = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0This program cannot be run".to_vec();
+    let t = h.create(&[("report.pdf", &exe, "application/pdf")]).await;
+    h.upload(&t, 0, &exe).await;
+    // Run the pipeline up to the sender's receipt, then stand in for a crash after the receipt
+    // went out and before the transfer ended.
+    let notify = loop {
+        let job = h.queue.pop().expect("a receipt job is queued");
+        if matches!(job, Job::NotifySender { .. }) {
+            break job;
+        }
+        h.ferry.handle_job(&job).await.unwrap();
+    };
+    let mut sent = h.get(t.id).await;
+    sent.sender_receipt_sent = true;
+    h.catalog.save_transfer(&sent).await.unwrap();
+
+    h.ferry.handle_job(&notify).await.unwrap();
+    h.drain().await;
+    assert_eq!(h.get(t.id).await.status, TransferStatus::Cancelled);
+    assert!(
+        h.mails_to("alice@example.org").is_empty(),
+        "the receipt is not sent twice"
+    );
+}
+
+#[tokio::test]
+async fn deliveries_under_way_cannot_outgrow_a_catalog_item() {
+    use super::deliveries::Destination;
+    let h = Harness::new();
+    let names: Vec<String> = (0..12).map(|i| format!("part-{i}.txt")).collect();
+    let files: Vec<(&str, &[u8], &str)> = names
+        .iter()
+        .map(|n| (n.as_str(), TEXT, "text/plain"))
+        .collect();
+    let t = h.create(&files).await;
+    for i in 0..files.len() {
+        h.upload(&t, i, TEXT).await;
+    }
+    h.drain().await;
+    let token = h.link_token();
+    let code = h.code(&token).await;
+    let grant = h.ferry.verify_code(&token, &code, None).await.unwrap();
+    let bob = h.ferry.authenticate(&grant.access_token).await.unwrap();
+    // Twelve long presigned URLs a delivery: about 42 KB of targets each.
+    let urls = || -> std::collections::BTreeMap<String, String> {
+        t.documents
+            .iter()
+            .map(|d| {
+                let url = format!("https://bucket.example/{}?sig={}", d.id, "s".repeat(3500));
+                (d.id.to_string(), url)
+            })
+            .collect()
+    };
+    for _ in 0..3 {
+        h.ferry
+            .create_delivery(&bob, t.id, Destination::S3Presigned { urls: urls() }, None)
+            .await
+            .unwrap();
+    }
+    let fourth = h
+        .ferry
+        .create_delivery(&bob, t.id, Destination::S3Presigned { urls: urls() }, None)
+        .await;
+    assert!(matches!(fourth, Err(Error::Conflict(d)) if d.contains("target URLs")));
 }

@@ -11,10 +11,14 @@ use crate::error::{Error, Result};
 use crate::ids::TransferId;
 use crate::model::{DocumentStatus, RecipientStatus, Transfer, TransferStatus, UploadPlan};
 use crate::ports::{Job, object_key, text_key};
+use futures_util::StreamExt;
 use std::time::Duration;
 
 /// Long enough for the purge in progress to finish first; within SQS's 15-minute delay limit.
 const PURGE_CHECK_DELAY: Duration = Duration::from_secs(5 * 60);
+
+/// Documents deleted at once by a purge.
+const PURGE_CONCURRENCY: usize = 8;
 
 impl Ferry {
     /// A recipient confirms receipt; when the last one has, the transfer is completed and purged.
@@ -136,8 +140,10 @@ impl Ferry {
         Ok(transfer)
     }
 
+    /// Documents are deleted a few at a time: a receipt or a cancel waits for the purge, and a
+    /// hundred documents one after the other could outlast the request.
     async fn delete_content(&self, transfer: &Transfer) -> Result<()> {
-        for doc in &transfer.documents {
+        let deletions = transfer.documents.iter().map(|doc| async move {
             let key = object_key(transfer.id, doc.id);
             if let UploadPlan::Multipart { upload_id, .. } = &doc.upload
                 && doc.uploaded_at.is_none()
@@ -150,8 +156,18 @@ impl Ferry {
                 .store
                 .delete(&text_key(transfer.id, doc.id))
                 .await?;
+            Ok::<(), Error>(())
+        });
+        let mut deletions =
+            futures_util::stream::iter(deletions).buffer_unordered(PURGE_CONCURRENCY);
+        // Every deletion is tried; the first failure is reported (the purge is retried whole).
+        let mut failed = None;
+        while let Some(done) = deletions.next().await {
+            if let Err(e) = done {
+                failed.get_or_insert(e);
+            }
         }
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 
     /// The periodic sweep: expire what is past its date. Returns how many transfers it ended;

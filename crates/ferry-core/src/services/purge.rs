@@ -9,9 +9,12 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::auth::Caller;
 use crate::error::{Error, Result};
 use crate::ids::TransferId;
-use crate::model::{DocumentStatus, RecipientStatus, Transfer, TransferStatus, UploadPlan};
+use crate::model::{
+    Document, DocumentStatus, RecipientStatus, Transfer, TransferStatus, UploadPlan,
+};
 use crate::ports::{Job, object_key, text_key};
-use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::{FutureExt, StreamExt};
 use std::time::Duration;
 
 /// Long enough for the purge in progress to finish first; within SQS's 15-minute delay limit.
@@ -143,21 +146,12 @@ impl Ferry {
     /// Documents are deleted a few at a time: a receipt or a cancel waits for the purge, and a
     /// hundred documents one after the other could outlast the request.
     async fn delete_content(&self, transfer: &Transfer) -> Result<()> {
-        let deletions = transfer.documents.iter().map(|doc| async move {
-            let key = object_key(transfer.id, doc.id);
-            if let UploadPlan::Multipart { upload_id, .. } = &doc.upload
-                && doc.uploaded_at.is_none()
-                && doc.status != DocumentStatus::Rejected
-            {
-                self.ports.store.abort_multipart(&key, upload_id).await?;
-            }
-            self.ports.store.delete(&key).await?;
-            self.ports
-                .store
-                .delete(&text_key(transfer.id, doc.id))
-                .await?;
-            Ok::<(), Error>(())
-        });
+        // Boxed as `Send` futures: the request handlers that end here must stay `Send`.
+        let deletions: Vec<BoxFuture<'_, Result<()>>> = transfer
+            .documents
+            .iter()
+            .map(|doc| self.delete_document(transfer.id, doc).boxed())
+            .collect();
         let mut deletions =
             futures_util::stream::iter(deletions).buffer_unordered(PURGE_CONCURRENCY);
         // Every deletion is tried; the first failure is reported (the purge is retried whole).
@@ -168,6 +162,19 @@ impl Ferry {
             }
         }
         failed.map_or(Ok(()), Err)
+    }
+
+    async fn delete_document(&self, tid: TransferId, doc: &Document) -> Result<()> {
+        let key = object_key(tid, doc.id);
+        if let UploadPlan::Multipart { upload_id, .. } = &doc.upload
+            && doc.uploaded_at.is_none()
+            && doc.status != DocumentStatus::Rejected
+        {
+            self.ports.store.abort_multipart(&key, upload_id).await?;
+        }
+        self.ports.store.delete(&key).await?;
+        self.ports.store.delete(&text_key(tid, doc.id)).await?;
+        Ok(())
     }
 
     /// The periodic sweep: expire what is past its date. Returns how many transfers it ended;

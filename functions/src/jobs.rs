@@ -4,7 +4,7 @@
 //! backoff, not after the queue's long visibility timeout.
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use ferry_aws::consume::{Backoff, handle_message, retry_delay};
+use ferry_aws::consume::{Backoff, handle_message, retry_wait};
 use ferry_core::services::Ferry;
 
 /// How failed messages are retried.
@@ -25,10 +25,7 @@ pub async fn handle_batch(ferry: &Ferry, retries: &Retries, event: SqsEvent) -> 
         if handle_message(ferry, &id, body, receive_count, retries.max_receive_count).await {
             continue;
         }
-        // The last receive was settled: the message should reach the dead-letter queue (and
-        // its alarm) now, not after a backoff.
-        let last_receive = receive_count >= retries.max_receive_count;
-        if !last_receive
+        if let Some(wait) = retry_wait(receive_count, retries.max_receive_count)
             && let Some(backoff) = &retries.backoff
             && let Some(url) = message
                 .event_source_arn
@@ -36,7 +33,7 @@ pub async fn handle_batch(ferry: &Ferry, retries: &Retries, event: SqsEvent) -> 
                 .and_then(|arn| backoff.queue_url(arn))
             && let Some(handle) = message.receipt_handle.as_deref()
         {
-            backoff.delay(url, handle, retry_delay(receive_count)).await;
+            backoff.delay(url, handle, wait).await;
         }
         let mut failure = BatchItemFailure::default();
         failure.item_identifier = id;

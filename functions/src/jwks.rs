@@ -36,7 +36,7 @@ impl HttpJwksFetcher {
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> anyhow::Result<T> {
-        let response = self
+        let mut response = self
             .client
             .get(url)
             .send()
@@ -46,7 +46,6 @@ impl HttpJwksFetcher {
             bail!("{url} answered {}", response.status());
         }
         let mut body = Vec::new();
-        let mut response = response;
         while let Some(chunk) = response.chunk().await? {
             body.extend_from_slice(&chunk);
             if body.len() > MAX_DOCUMENT_BYTES {

@@ -11,14 +11,12 @@ use ferry_aws::dynamodb::DynamoCatalog;
 use ferry_aws::s3::S3ObjectStore;
 use ferry_aws::ses::SesMailer;
 use ferry_aws::sqs::SqsWorkQueue;
-use ferry_aws::textract::{AwsTextract, CostAwareExtractor, TextractExtractor, TextractSettings};
+use ferry_aws::textract::{CostAwareExtractor, TextractSettings};
 use ferry_core::auth::jwks::JwksCache;
 use ferry_core::auth::oidc::{OidcConfig, OidcVerifier};
 use ferry_core::auth::recipient::RecipientTokens;
 use ferry_core::cached_users::CachedUsers;
 use ferry_core::config::Settings;
-use ferry_core::extract::ExtractLimits;
-use ferry_core::native::NativeExtractor;
 use ferry_core::ports::{ObjectStore, SystemClock};
 use ferry_core::services::{Ferry, Ports};
 use ferry_delivery::{HttpDeliverer, TargetPolicy};
@@ -49,20 +47,8 @@ pub async fn sdk_config() -> SdkConfig {
 pub async fn ferry(env: &Environment, sdk: &SdkConfig, role: Role) -> anyhow::Result<Arc<Ferry>> {
     let store: Arc<dyn ObjectStore> =
         Arc::new(S3ObjectStore::new(ferry_aws::s3::client(sdk), &env.bucket));
-    let native = Arc::new(NativeExtractor::new(
-        store.clone(),
-        ExtractLimits::default(),
-    ));
-    let textract = Arc::new(TextractExtractor::new(
-        Arc::new(AwsTextract::from_conf(sdk)),
-        env.bucket.clone(),
-        TextractSettings {
-            max_wait: env.textract_max_wait,
-            ..TextractSettings::default()
-        },
-    ));
     let ports = Ports {
-        store,
+        store: store.clone(),
         catalog: Arc::new(DynamoCatalog::new(
             aws_sdk_dynamodb::Client::new(sdk),
             &env.table,
@@ -82,10 +68,15 @@ pub async fn ferry(env: &Environment, sdk: &SdkConfig, role: Role) -> anyhow::Re
             )),
             USER_CACHE_TTL,
         )),
-        extractor: Arc::new(CostAwareExtractor::new(
+        extractor: Arc::new(CostAwareExtractor::on_aws(
             env.extraction_mode,
-            native,
-            textract,
+            store.clone(),
+            sdk,
+            &env.bucket,
+            TextractSettings {
+                max_wait: env.textract_max_wait,
+                ..TextractSettings::default()
+            },
         )),
         deliverer: Arc::new(HttpDeliverer::new(TargetPolicy::default())?),
         clock: Arc::new(SystemClock),

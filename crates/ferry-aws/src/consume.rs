@@ -24,6 +24,12 @@ pub fn retry_delay(receive_count: u32) -> Duration {
     Duration::from_secs(minutes.saturating_mul(60).min(12 * 3600))
 }
 
+/// How long a message that failed on receive `receive_count` waits; `None` on its last
+/// receive, which was settled: it should reach the dead-letter queue (and its alarm) now.
+pub fn retry_wait(receive_count: u32, max_receive_count: u32) -> Option<Duration> {
+    (receive_count < max_receive_count).then(|| retry_delay(receive_count))
+}
+
 /// Makes a failed message visible again after [`retry_delay`].
 #[derive(Clone)]
 pub struct Backoff {
@@ -172,8 +178,8 @@ pub async fn receive_and_handle(
                 .receipt_handle(handle)
                 .send()
                 .await?;
-        } else if receive_count < max_receive_count {
-            delay_message(client, url, handle, retry_delay(receive_count)).await;
+        } else if let Some(wait) = retry_wait(receive_count, max_receive_count) {
+            delay_message(client, url, handle, wait).await;
         }
     }
     Ok(messages.len())

@@ -11,9 +11,7 @@ use ferry_aws::provision::{self, Plan, Resources};
 use ferry_aws::s3::S3ObjectStore;
 use ferry_aws::ses::SesMailer;
 use ferry_aws::sqs::{QueueUrls, SqsWorkQueue};
-use ferry_aws::textract::{AwsTextract, CostAwareExtractor, ExtractionMode, TextractExtractor};
-use ferry_core::extract::ExtractLimits;
-use ferry_core::native::NativeExtractor;
+use ferry_aws::textract::{CostAwareExtractor, ExtractionMode, TextractSettings};
 use ferry_core::ports::ObjectStore;
 use ferry_core::services::Ferry;
 use std::sync::Arc;
@@ -42,18 +40,9 @@ pub(crate) async fn adapters(options: &Options, public_url: &str) -> anyhow::Res
         queues,
     } = resources;
     let store: Arc<dyn ObjectStore> = Arc::new(S3ObjectStore::new(s3, &bucket));
-    let native = Arc::new(NativeExtractor::new(
-        store.clone(),
-        ExtractLimits::default(),
-    ));
-    let textract = Arc::new(TextractExtractor::new(
-        Arc::new(AwsTextract::from_conf(&sdk)),
-        bucket.clone(),
-        Default::default(),
-    ));
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     Ok(Adapters {
-        store,
+        store: store.clone(),
         catalog: Arc::new(DynamoCatalog::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             table,
@@ -63,10 +52,12 @@ pub(crate) async fn adapters(options: &Options, public_url: &str) -> anyhow::Res
             aws_sdk_sesv2::Client::new(&sdk),
             format!("Ferry <{}>", options.sender_email),
         )),
-        extractor: Arc::new(CostAwareExtractor::new(
+        extractor: Arc::new(CostAwareExtractor::on_aws(
             ExtractionMode::Auto,
-            native,
-            textract,
+            store.clone(),
+            &sdk,
+            &bucket,
+            TextractSettings::default(),
         )),
         routes: Router::new(),
         jobs: Box::new(SqsJobs { sqs, queues }),

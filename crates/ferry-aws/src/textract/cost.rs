@@ -1,7 +1,11 @@
 //! The choice of engine per document: native extraction costs nothing beyond the function's
 //! time, Textract is charged per page, so Textract reads only what nothing else can.
 
+use super::{AwsTextract, TextractExtractor, TextractSettings};
 use async_trait::async_trait;
+use ferry_core::extract::ExtractLimits;
+use ferry_core::native::NativeExtractor;
+use ferry_core::ports::ObjectStore;
 use ferry_core::ports::{Extraction, TextExtractor};
 use ferry_core::validation::DetectedType;
 use std::fmt;
@@ -74,6 +78,24 @@ impl CostAwareExtractor {
             native,
             textract,
         }
+    }
+
+    /// Native extraction from `store`, Textract on `bucket`: the extractor both the Lambda
+    /// functions and `ferry-local --backend aws` run.
+    pub fn on_aws(
+        mode: ExtractionMode,
+        store: Arc<dyn ObjectStore>,
+        sdk: &aws_config::SdkConfig,
+        bucket: &str,
+        settings: TextractSettings,
+    ) -> Self {
+        let native = Arc::new(NativeExtractor::new(store, ExtractLimits::default()));
+        let textract = Arc::new(TextractExtractor::new(
+            Arc::new(AwsTextract::from_conf(sdk)),
+            bucket.to_owned(),
+            settings,
+        ));
+        Self::new(mode, native, textract)
     }
 
     pub fn mode(&self) -> ExtractionMode {

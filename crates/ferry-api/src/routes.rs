@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
     let api = Router::new()
         .route("/health", get(health))
         .route("/me", get(me))
+        .route("/speed-test", post(speed_test))
         .route("/transfers", post(create_transfer).get(list_transfers))
         .route(
             "/transfers/{tid}",
@@ -106,6 +107,28 @@ async fn health() -> Json<serde_json::Value> {
 
 async fn me(SignedIn(user): SignedIn) -> Json<serde_json::Value> {
     Json(json!({ "id": user.id, "email": user.email, "name": user.name, "roles": user.roles }))
+}
+
+async fn speed_test(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+) -> ApiResult<Json<serde_json::Value>> {
+    let test = state.ferry.speed_test(&user).await?;
+    let probes: Vec<_> = test
+        .probes
+        .iter()
+        .map(|p| {
+            json!({
+                "size": p.size,
+                "method": p.request.method,
+                "url": p.request.url,
+                "headers": p.request.headers,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "probes": probes, "expires_at": test.expires_at }),
+    ))
 }
 
 #[derive(Deserialize)]

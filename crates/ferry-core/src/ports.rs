@@ -39,6 +39,14 @@ pub fn text_key(transfer: TransferId, document: DocumentId) -> String {
     format!("text/{transfer}/{document}.json")
 }
 
+/// Where the upload speed test's throwaway objects go: never announced to the pipeline, dropped
+/// by ferry-local's storage on arrival and expired by the bucket's lifecycle rule in AWS.
+pub const SPEED_TEST_PREFIX: &str = "speedtest/";
+
+pub fn speed_test_key() -> String {
+    format!("{SPEED_TEST_PREFIX}{}", uuid::Uuid::new_v4())
+}
+
 /// `transfers/{tid}/{did}` back to its ids; anything else is not ours.
 pub fn parse_object_key(key: &str) -> Option<(TransferId, DocumentId)> {
     let rest = key.strip_prefix("transfers/")?;

@@ -5,13 +5,12 @@ use crate::catalog::SqliteCatalog;
 use crate::db::Db;
 use crate::idp::LocalIdp;
 use crate::outbox::Outbox;
+use crate::portal::PortalConfig;
 use crate::queue::SqliteQueue;
 use crate::storage::{self, DiskObjectStore};
 use crate::users::LocalUsers;
 use anyhow::Context;
 use axum::Router;
-use axum::response::Html;
-use axum::routing::get;
 use ferry_core::auth::jwks::JwksCache;
 use ferry_core::auth::oidc::{OidcConfig, OidcVerifier};
 use ferry_core::auth::recipient::RecipientTokens;
@@ -90,6 +89,9 @@ pub struct Options {
         default_value = "no-reply@ferry.localhost"
     )]
     pub sender_email: String,
+    /// The built web portal (`frontend/dist`), served at `/`.
+    #[arg(long, env = "FERRY_WEB_DIR", default_value_os_t = crate::portal::default_web_dir())]
+    pub web_dir: PathBuf,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -183,12 +185,18 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     };
     let ferry = Arc::new(Ferry::new(ports, settings, recipient_tokens, oidc));
 
+    let portal_config = PortalConfig {
+        public_url: public_url.clone(),
+        issuer: issuer.clone(),
+        client_id: WEB_CLIENT_ID.into(),
+        account_url: Some(format!("{issuer}/account")),
+        dev_mail_url: (options.backend == Backend::Local).then(|| "/_dev/mail".to_owned()),
+    };
     let app = Router::new()
         .merge(ferry_api::router(ferry.clone()))
         .merge(idp.clone().router())
         .merge(adapters.routes)
-        .route("/", get(index))
-        .route("/r/{token}", get(recipient_landing))
+        .merge(crate::portal::router(&options.web_dir, &portal_config))
         .layer(TraceLayer::new_for_http().make_span_with(request_span));
 
     let listener = tokio::net::TcpListener::bind(options.listen)
@@ -421,14 +429,4 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
         .get::<axum::extract::MatchedPath>()
         .map_or("(no route)", |m| m.as_str());
     tracing::info_span!("request", method = %request.method(), route)
-}
-
-async fn index() -> Html<&'static str> {
-    Html(include_str!("index.html"))
-}
-
-/// Where the emailed link lands. The web portal replaces this page; until then it tells the
-/// recipient how to use the link with the API.
-async fn recipient_landing() -> Html<&'static str> {
-    Html(include_str!("recipient.html"))
 }

@@ -9,6 +9,7 @@ pub mod db;
 pub mod html;
 pub mod idp;
 pub mod outbox;
+pub mod portal;
 pub mod queue;
 pub mod storage;
 pub mod users;

@@ -9,6 +9,7 @@ pub mod deliveries;
 pub mod pipeline;
 pub mod purge;
 pub mod session;
+pub mod speed_test;
 pub mod transfers;
 
 use crate::audit::AuditEvent;

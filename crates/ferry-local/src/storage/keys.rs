@@ -53,6 +53,11 @@ impl ObjectKey {
     pub(super) fn notifies(&self) -> bool {
         self.0.starts_with("transfers/")
     }
+
+    /// An upload speed test's probe: its bytes are measured, never kept.
+    pub(super) fn is_speed_probe(&self) -> bool {
+        self.0.starts_with(ferry_core::ports::SPEED_TEST_PREFIX)
+    }
 }
 
 impl fmt::Display for ObjectKey {

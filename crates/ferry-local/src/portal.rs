@@ -1,0 +1,126 @@
+//! The web portal: the built single-page app from `frontend/dist`, its runtime configuration at
+//! `/config.json`, and the security headers of every portal page.
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Where the portal is built in this source tree; `--web-dir` points elsewhere.
+pub fn default_web_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../frontend/dist")
+}
+
+/// What the app reads at start, so one build serves any deployment.
+pub struct PortalConfig {
+    pub public_url: String,
+    pub issuer: String,
+    pub client_id: String,
+    /// Where a user turns on two-factor sign-in.
+    pub account_url: Option<String>,
+    /// The development mail outbox, shown to testers; absent when mail really leaves.
+    pub dev_mail_url: Option<String>,
+}
+
+impl PortalConfig {
+    fn to_json(&self) -> serde_json::Value {
+        json!({
+            "api_url": self.public_url,
+            "oidc": {
+                "issuer": self.issuer,
+                "client_id": self.client_id,
+                "scope": "openid email profile",
+                "account_url": self.account_url,
+                "logout_url": null,
+            },
+            "dev_mail_url": self.dev_mail_url,
+        })
+    }
+}
+
+/// Serves the app at `/` and every path the other routers leave (the app routes them itself),
+/// or a page saying how to build it when `web_dir` holds no build.
+pub fn router(web_dir: &Path, config: &PortalConfig) -> Router {
+    let config = config.to_json();
+    let index = web_dir.join("index.html");
+    let app = if index.is_file() {
+        Router::new()
+            .nest_service(
+                "/assets",
+                tower::ServiceBuilder::new()
+                    .layer(SetResponseHeaderLayer::overriding(
+                        header::CACHE_CONTROL,
+                        // File names carry a hash of their content.
+                        HeaderValue::from_static("public, max-age=31536000, immutable"),
+                    ))
+                    .service(ServeDir::new(web_dir.join("assets"))),
+            )
+            .fallback_service(
+                tower::ServiceBuilder::new()
+                    .layer(SetResponseHeaderLayer::overriding(
+                        header::CACHE_CONTROL,
+                        HeaderValue::from_static("no-cache"),
+                    ))
+                    .service(ServeDir::new(web_dir).fallback(ServeFile::new(index))),
+            )
+    } else {
+        tracing::warn!(dir = %web_dir.display(), "the web portal is not built; serving a notice at /");
+        Router::new().fallback(not_built)
+    };
+    app.route(
+        "/config.json",
+        get(move || {
+            let config = config.clone();
+            async move { ([(header::CACHE_CONTROL, "no-cache")], axum::Json(config)) }
+        }),
+    )
+    .layer(axum::middleware::map_response(with_security_headers))
+}
+
+/// The headers of every portal response. Everything the app loads is its own origin: in
+/// ferry-local the API, the identity provider and storage share it. WebAssembly (the MD5 worker)
+/// needs `wasm-unsafe-eval`; no inline script or style is allowed.
+const SECURITY_HEADERS: [(&str, &str); 5] = [
+    (
+        "content-security-policy",
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; worker-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    // The recipient's link token is in the page's path: no other site may see it.
+    ("referrer-policy", "no-referrer"),
+    (
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+    ),
+    ("x-frame-options", "DENY"),
+];
+
+async fn with_security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers
+            .entry(HeaderName::from_static(name))
+            .or_insert(HeaderValue::from_static(value));
+    }
+    response
+}
+
+async fn not_built() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Html(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Ferry</title></head>\
+             <body><main><h1>The web portal is not built</h1><p>Start Ferry with \
+             <code>./scripts/ferry-local.sh</code>, which builds it, or build it with \
+             <code>./scripts/build-frontend.sh</code> and pass <code>--web-dir frontend/dist</code>. \
+             The API is at <a href=\"/api/v1/health\">/api/v1/health</a>.</p></main></body></html>",
+        ),
+    )
+        .into_response()
+}

@@ -6,4 +6,5 @@ mod bad_input;
 mod durability;
 mod flows;
 mod helpers;
+mod portal;
 mod users;

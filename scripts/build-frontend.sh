@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds the web portal into frontend/dist: installs exactly the npm packages of
+# package-lock.json when they changed, then type-checks and bundles the app.
+set -euo pipefail
+cd "$(dirname "$0")/../frontend"
+
+if ! command -v npm >/dev/null; then
+  echo "build-frontend: the web portal needs Node.js 20.19 or later with npm (https://nodejs.org)" >&2
+  exit 1
+fi
+# npm ci leaves this file behind; it is older than the lock file once the lock file changes.
+installed=node_modules/.package-lock.json
+if [ ! -f "$installed" ] || [ package-lock.json -nt "$installed" ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+npm run build --silent

@@ -164,26 +164,33 @@ async fn create_bucket(
         .with_context(|| format!("setting CORS on the bucket {bucket}"))?;
     // The backstop of the template's lifecycle rule: bytes no purge removed, and uploads never
     // completed, go after the longest transfer lifetime and a day.
-    let rules = ["transfers/", "text/"].map(|prefix| {
+    // The speed test's zeros are worth nothing once timed.
+    let rules = [
+        ("transfers/", BACKSTOP_DAYS),
+        ("text/", BACKSTOP_DAYS),
+        (ferry_core::ports::SPEED_TEST_PREFIX, 1),
+    ]
+    .map(|(prefix, days)| {
         LifecycleRule::builder()
-            .id(format!("backstop-{}", prefix.trim_end_matches('/')))
+            .id(format!("expire-{}", prefix.trim_end_matches('/')))
             .status(ExpirationStatus::Enabled)
             .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
-            .expiration(LifecycleExpiration::builder().days(BACKSTOP_DAYS).build())
+            .expiration(LifecycleExpiration::builder().days(days).build())
             .abort_incomplete_multipart_upload(
                 AbortIncompleteMultipartUpload::builder()
-                    .days_after_initiation(BACKSTOP_DAYS)
+                    .days_after_initiation(days)
                     .build(),
             )
             .build()
     });
-    let [transfers, text] = rules;
+    let [transfers, text, probes] = rules;
     s3.put_bucket_lifecycle_configuration()
         .bucket(bucket)
         .lifecycle_configuration(
             BucketLifecycleConfiguration::builder()
                 .rules(transfers?)
                 .rules(text?)
+                .rules(probes?)
                 .build()?,
         )
         .send()

@@ -278,6 +278,18 @@ async fn send_receive_and_purge_on_the_aws_adapters() {
         .unwrap();
     let alice = issuer.token(alice.id.as_str(), &["member"]);
 
+    // The portal's speed test: zeros PUT straight into S3 under speedtest/, which S3 does not
+    // announce to the validate queue (its lifecycle rule expires them).
+    let (status, speed) = portal
+        .post("/api/v1/speed-test", Some(&alice), Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{speed}");
+    for probe in speed["probes"].as_array().unwrap().iter().take(2) {
+        let zeros = vec![0u8; probe["size"].as_u64().unwrap() as usize];
+        portal.send(probe, zeros).await;
+    }
+    assert_eq!(objects_under(&stack, "speedtest/").await, 2);
+
     let ledger: Vec<u8> = (0..20 * MIB + 4321)
         .map(|i| {
             if i % 64 == 63 {

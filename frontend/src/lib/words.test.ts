@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import type { AuditEvent, Transfer } from '../api/types';
+import { REJECT_REASONS, describeEvent, rejectReason } from './words';
+
+const event = (action: string, actor = 'system', detail: string | null = null, document_id: string | null = null): AuditEvent => ({
+  at: '2025-01-01T00:00:00Z',
+  actor,
+  action,
+  transfer_id: 't',
+  document_id,
+  outcome: 'success',
+  detail,
+  source_ip: null,
+});
+
+const transfer = {
+  sender: { id: 'alice-id', email: 'alice@example.org' },
+  documents: [{ id: 'd1', name: 'figures.pdf' }],
+} as unknown as Transfer;
+
+describe('rejectReason', () => {
+  it('covers every reason of the API', () => {
+    for (const reason of Object.keys(REJECT_REASONS)) expect(rejectReason(reason)).toBe(REJECT_REASONS[reason as never]);
+  });
+
+  it('reads the audit trail spelling too', () => {
+    expect(rejectReason('checksummismatch')).toBe(REJECT_REASONS.checksum_mismatch);
+    expect(rejectReason('something_new')).toBe('Something new.');
+  });
+});
+
+describe('describeEvent', () => {
+  it('names people from the sender’s point of view', () => {
+    expect(describeEvent(event('access.verified', 'recipient:bob@example.com'), { transfer })).toBe(
+      'bob@example.com opened the link',
+    );
+    expect(describeEvent(event('transfer.created', 'user:alice-id'), { transfer, myId: 'alice-id' })).toMatch(/^You created/);
+    expect(describeEvent(event('transfer.cancelled', 'user:alice-id'), { transfer })).toBe(
+      'alice@example.org cancelled the transfer',
+    );
+  });
+
+  it('names documents', () => {
+    expect(describeEvent(event('document.rejected', 'system', 'typenotallowed', 'd1'), { transfer })).toBe(
+      'Ferry rejected figures.pdf. This kind of file is not accepted here.',
+    );
+    expect(describeEvent(event('recipient.notified', 'system', 'bob@example.com'), { transfer })).toBe(
+      'Ferry emailed the link to bob@example.com',
+    );
+  });
+});

@@ -64,6 +64,18 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
+    /// The reason's name in the API (`type_not_allowed`), also the audit event's detail.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::ChecksumMismatch => "checksum_mismatch",
+            Self::TypeNotAllowed => "type_not_allowed",
+            Self::TypeMismatch => "type_mismatch",
+            Self::TooLarge => "too_large",
+            Self::Empty => "empty",
+            Self::ProcessingFailed => "processing_failed",
+        }
+    }
+
     /// Words a sender understands, for the receipt email.
     pub fn explain(self) -> &'static str {
         match self {
@@ -398,6 +410,21 @@ impl Transfer {
 pub(crate) mod tests {
     use super::*;
     use chrono::Duration;
+
+    #[test]
+    fn reject_codes_are_the_api_names() {
+        use RejectReason::*;
+        for reason in [
+            ChecksumMismatch,
+            TypeNotAllowed,
+            TypeMismatch,
+            TooLarge,
+            Empty,
+            ProcessingFailed,
+        ] {
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.code());
+        }
+    }
 
     pub(crate) fn sample_transfer(docs: usize) -> Transfer {
         let now = Utc::now();

@@ -75,8 +75,9 @@ export function startUpload(tid: string, items: UploadItem[], api: UploadApi, co
     api,
     concurrency,
     signal: controller.signal,
-    // This tab only: resume points go with the tab, like the session (nothing in localStorage).
-    resume: new ResumeStore(sessionStorage),
+    // localStorage: an upload cut off by a crash or a closed tab resumes in the next one. The
+    // entries hold ids, part numbers and ETags, never a token.
+    resume: new ResumeStore(),
     onProgress: (p) => update(tid, { progress: p, files: byDocument(p.files) }),
   })
     .then((files) => {

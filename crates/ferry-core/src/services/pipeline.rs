@@ -119,15 +119,15 @@ impl Ferry {
                 Ok(()) => (
                     "document.validated",
                     Outcome::Success,
-                    format!("{:?}", verdict.detected),
+                    verdict.detected.name(),
                 ),
-                Err(reason) => ("document.rejected", Outcome::Failure, format!("{reason:?}")),
+                Err(reason) => ("document.rejected", Outcome::Failure, reason.code()),
             };
             self.audit(
                 AuditEvent::new("system", action, outcome, now)
                     .transfer(tid)
                     .document(did)
-                    .detail(detail.to_lowercase()),
+                    .detail(detail),
             )
             .await;
         }

@@ -24,6 +24,9 @@ pub struct PortalConfig {
     pub account_url: Option<String>,
     /// The development mail outbox, shown to testers; absent when mail really leaves.
     pub dev_mail_url: Option<String>,
+    /// Where presigned URLs point when storage is not this origin (`--backend aws`), for the
+    /// Content-Security-Policy's `connect-src`.
+    pub storage_origin: Option<String>,
 }
 
 impl PortalConfig {
@@ -45,6 +48,7 @@ impl PortalConfig {
 /// Serves the app at `/` and every path the other routers leave (the app routes them itself),
 /// or a page saying how to build it when `web_dir` holds no build.
 pub fn router(web_dir: &Path, config: &PortalConfig) -> Router {
+    let csp = content_security_policy(config.storage_origin.as_deref());
     let config = config.to_json();
     let index = web_dir.join("index.html");
     let app = if index.is_file() {
@@ -78,19 +82,29 @@ pub fn router(web_dir: &Path, config: &PortalConfig) -> Router {
             async move { ([(header::CACHE_CONTROL, "no-cache")], axum::Json(config)) }
         }),
     )
-    .layer(axum::middleware::map_response(with_security_headers))
+    .layer(axum::middleware::map_response(move |response| {
+        with_security_headers(response, csp.clone())
+    }))
 }
 
-/// The headers of every portal response. Everything the app loads is its own origin: in
-/// ferry-local the API, the identity provider and storage share it. WebAssembly (the MD5 worker)
-/// needs `wasm-unsafe-eval`; no inline script or style is allowed.
-const SECURITY_HEADERS: [(&str, &str); 5] = [
-    (
-        "content-security-policy",
+/// Everything the app loads is its own origin: in ferry-local the API, the identity provider and
+/// (with the embedded store) storage share it. WebAssembly (the MD5 worker) needs
+/// `wasm-unsafe-eval`; no inline script or style is allowed.
+fn content_security_policy(storage_origin: Option<&str>) -> HeaderValue {
+    let connect = match storage_origin {
+        Some(origin) => format!("'self' {origin}"),
+        None => "'self'".to_owned(),
+    };
+    HeaderValue::try_from(format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data:; connect-src 'self'; worker-src 'self'; object-src 'none'; \
-         base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    ),
+         img-src 'self' data:; connect-src {connect}; worker-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"))
+}
+
+/// The other headers of every portal response.
+const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("x-content-type-options", "nosniff"),
     // The recipient's link token is in the page's path: no other site may see it.
     ("referrer-policy", "no-referrer"),
@@ -101,8 +115,11 @@ const SECURITY_HEADERS: [(&str, &str); 5] = [
     ("x-frame-options", "DENY"),
 ];
 
-async fn with_security_headers(mut response: Response) -> Response {
+async fn with_security_headers(mut response: Response, csp: HeaderValue) -> Response {
     let headers = response.headers_mut();
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(csp);
     for (name, value) in SECURITY_HEADERS {
         headers
             .entry(HeaderName::from_static(name))

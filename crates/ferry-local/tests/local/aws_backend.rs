@@ -29,6 +29,30 @@ async fn the_portal_runs_on_the_aws_adapters() {
         args
     };
     let mut app = spawn_configured(2, args(true), env.clone()).await;
+    // The portal may send its bytes to the emulator's presigned URLs, and mail really leaves.
+    let page = app.http.get(app.url("/")).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let moto_origin = url::Url::parse(&moto().endpoint)
+        .unwrap()
+        .origin()
+        .ascii_serialization();
+    assert!(
+        csp.contains(&format!("connect-src 'self' {moto_origin};")),
+        "{csp}"
+    );
+    let config: serde_json::Value = app
+        .http
+        .get(app.url("/config.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["dev_mail_url"], serde_json::Value::Null);
     let admin = app.admin_token().await;
     let alice_password = "a long password for alice";
     let (status, body) = app

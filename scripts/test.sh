@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, unit, service and integration tests,
-# the OpenAPI document checked against the router, the SAM template checked and built.
+# the OpenAPI document checked against the router, the SAM template checked and built, the web
+# portal type-checked, built, unit-tested and driven end to end in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,4 +19,9 @@ echo "== template.yaml"
 scripts/check-template.sh
 echo "== sam build"
 scripts/check-sam-build.sh
+echo "== web portal: type check, build, unit tests"
+scripts/build-frontend.sh
+(cd frontend && npx --no-install vitest run --reporter=dot)
+echo "== web portal: end to end in Chromium"
+scripts/e2e.sh
 echo "== all checks passed"

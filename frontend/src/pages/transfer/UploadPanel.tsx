@@ -57,7 +57,9 @@ export function UploadPanel({ run, onCancel }: { run: UploadRun; onCancel: () =>
       <p class="muted">
         {total > 0 && sent >= total
           ? 'Finishing the upload…'
-          : speed > 0
+          : offline
+            ? 'Paused until the network is back.'
+            : speed > 0
             ? `${formatSpeed(speed)}${left !== null && left >= 1 ? ` · about ${formatDuration(left)} left` : ''}`
             : 'Starting…'}
       </p>

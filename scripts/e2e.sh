@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The portal end to end in headless Chromium: a fresh ferry-local per test file, Debian's
+# chromium driven by playwright-core. Screenshots land in frontend/e2e-output/.
+# Usage: scripts/e2e.sh [test files…]   (default: every frontend/e2e/*.test.mjs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "e2e: installing Debian's chromium" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "e2e: needs /usr/bin/chromium (as root: apt-get install chromium)" >&2
+    exit 1
+  fi
+fi
+scripts/build-frontend.sh
+cargo build --locked --quiet --bin ferry-local
+export FERRY_LOCAL_BIN="$PWD/target/debug/ferry-local"
+
+cd frontend
+rm -rf e2e-output
+if [ $# -eq 0 ]; then
+  set -- e2e/*.test.mjs
+fi
+node --test --test-concurrency=1 --test-reporter=spec "$@"

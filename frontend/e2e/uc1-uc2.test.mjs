@@ -67,7 +67,8 @@ before(async () => {
       ),
       type: 'application/pdf',
       pages: '2 pages',
-      preview: 'Service contract between Alice and Bob',
+      // Lines of one text block stay words apart, pages too.
+      preview: 'Service contract between Alice and Bob Signed on the first of March Appendix',
     },
   ];
 });

@@ -3,6 +3,7 @@
 //! The input is hostile: sizes are checked before anything is loaded, output is capped, and a
 //! panic inside the PDF parser becomes an error instead of taking the worker down.
 
+mod pdf_lines;
 #[cfg(test)]
 mod tests;
 
@@ -150,21 +151,16 @@ fn pdf_text(path: &Path, limits: &ExtractLimits) -> anyhow::Result<Option<Extrac
     let mut budget = limits.max_chars;
     let mut first_error = None;
     let mut has_text = false;
-    for (index, &number) in pages.keys().enumerate() {
+    for (index, &page_id) in pages.values().enumerate() {
         if index >= limits.max_pages {
             out.truncated = true;
             break;
         }
-        let mut raw = String::new();
         // A page whose fonts or content cannot be decoded keeps what the others gave; only a
         // document where nothing at all could be read counts as broken.
-        for chunk in document.extract_text_chunks(&[number]) {
-            match chunk {
-                Ok(text) => raw.push_str(&text),
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
+        let (raw, error) = pdf_lines::page_text(&document, page_id);
+        if let Some(e) = error {
+            first_error.get_or_insert(e);
         }
         let mut sink = TextSink::new(budget);
         sink.push_str(&raw);

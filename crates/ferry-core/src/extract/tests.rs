@@ -426,3 +426,31 @@ fn a_pdf_that_inflates_beyond_the_limits_is_not_parsed() {
     let err = extract_pdf(f.path(), &in_all).unwrap_err();
     assert!(err.to_string().contains("in all"), "{err}");
 }
+
+/// One page drawn with `content` in Helvetica.
+fn pdf_drawing(content: &str) -> Vec<u8> {
+    let mut doc = pdf(&[Some("placeholder")]);
+    let page = *doc.get_pages().values().next().unwrap();
+    let content_id = doc.add_object(Stream::new(dictionary! {}, content.as_bytes().to_vec()));
+    doc.get_object_mut(page)
+        .and_then(Object::as_dict_mut)
+        .unwrap()
+        .set("Contents", content_id);
+    save(&mut doc)
+}
+
+#[test]
+fn lines_of_a_text_block_stay_apart() {
+    let f = file(&pdf_drawing(
+        "BT /F1 12 Tf 72 712 Td (Service contract between Alice and Bob) Tj \
+         0 -14 Td (Signed on the first) Tj 40 0 Td (of March) Tj \
+         T* (Witnessed) Tj (by Carol) ' [(Page) -250 (one)] TJ ET",
+    ));
+    let text = extract_pdf(f.path(), &ExtractLimits::default())
+        .unwrap()
+        .expect("a text layer");
+    assert_eq!(
+        text.pages[0],
+        "Service contract between Alice and Bob\nSigned on the first of March\nWitnessed\nby CarolPage one\n"
+    );
+}

@@ -498,28 +498,37 @@ pub(crate) fn engine_name(engine: Engine) -> &'static str {
     }
 }
 
-/// The first words of the text, whitespace folded, for the document view.
+/// The first words of the text, whitespace folded, for the document view: at most
+/// `PREVIEW_CHARS` characters, ending at a word with `…` when more text follows.
 fn preview(pages: &[String]) -> String {
     let mut out = String::new();
-    let mut last_space = true;
+    let mut chars = 0;
+    let mut space_before = false;
     for c in pages
         .iter()
         .flat_map(|p| p.chars().chain(std::iter::once(' ')))
     {
-        if out.chars().count() >= PREVIEW_CHARS {
-            break;
-        }
         if c.is_whitespace() {
-            if !last_space {
-                out.push(' ');
-            }
-            last_space = true;
-        } else {
-            out.push(c);
-            last_space = false;
+            space_before = !out.is_empty();
+            continue;
         }
+        // Room for the next character, a space and the ellipsis.
+        if chars + 2 >= PREVIEW_CHARS {
+            if !space_before && let Some(cut) = out.rfind(' ') {
+                out.truncate(cut);
+            }
+            out.push('…');
+            return out;
+        }
+        if space_before {
+            out.push(' ');
+            chars += 1;
+            space_before = false;
+        }
+        out.push(c);
+        chars += 1;
     }
-    out.trim_end().to_owned()
+    out
 }
 
 #[cfg(test)]
@@ -530,5 +539,15 @@ mod tests {
         assert_eq!(super::preview(&pages), "Hello world page two");
         let long = vec!["x ".repeat(1000)];
         assert!(super::preview(&long).chars().count() <= super::PREVIEW_CHARS);
+    }
+
+    #[test]
+    fn a_cut_preview_ends_at_a_word_with_an_ellipsis() {
+        let words = vec!["revenue ".repeat(100)];
+        let cut = super::preview(&words);
+        assert!(cut.chars().count() <= super::PREVIEW_CHARS, "{cut}");
+        assert!(cut.ends_with("revenue…"), "{cut}");
+        let exact = vec!["short text".to_owned()];
+        assert_eq!(super::preview(&exact), "short text");
     }
 }

@@ -186,9 +186,9 @@ impl Ferry {
             )
             .transfer(transfer.id)
             .detail(format!(
-                "{} documents, {} recipients",
-                transfer.documents.len(),
-                transfer.recipients.len()
+                "{}, {}",
+                counted(transfer.documents.len(), "document"),
+                counted(transfer.recipients.len(), "recipient")
             ))
             .source_ip(source_ip),
         )
@@ -624,4 +624,13 @@ pub(crate) async fn collect_bounded(
         out.extend_from_slice(&chunk);
     }
     Ok(out)
+}
+
+/// "1 document", "3 documents": the audit trail is read by people.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }

@@ -2,7 +2,7 @@
 
 import type { JSX } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { queryAudit } from '../../api/ferry';
+import { listUsers, queryAudit } from '../../api/ferry';
 import { describeError } from '../../api/problems';
 import type { AuditEvent, AuditQuery } from '../../api/types';
 import { useMe, useSession } from '../../auth/session';
@@ -16,6 +16,40 @@ import { describeEvent } from '../../lib/words';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PAGE = 100;
+
+/** An email becomes the actor it is recorded as: a known user's id, else a recipient. */
+function actorFilter(raw: string, idsByEmail: Map<string, string>): string | undefined {
+  const value = raw.trim();
+  if (!value) return undefined;
+  if (value.includes(':') || !value.includes('@')) return value;
+  const email = value.toLowerCase();
+  const id = idsByEmail.get(email);
+  return id ? `user:${id}` : `recipient:${email}`;
+}
+
+/** `user:<id>` as the person's email where the directory knows it. */
+function ActorCell({ actor, emailsById }: { actor: string; emailsById: Map<string, string> }) {
+  const email = actor.startsWith('user:') ? emailsById.get(actor.slice(5)) : undefined;
+  if (email) {
+    return (
+      <>
+        {email}
+        <br />
+        <span class="muted small">{actor}</span>
+      </>
+    );
+  }
+  if (actor.startsWith('recipient:')) {
+    return (
+      <>
+        {actor.slice(10)}
+        <br />
+        <span class="muted small">recipient by link</span>
+      </>
+    );
+  }
+  return <>{actor}</>;
+}
 
 const OUTCOME = {
   success: { label: 'Success', tone: 'success' },
@@ -37,6 +71,14 @@ function Audit() {
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
+  const [emailsById, setEmailsById] = useState(new Map<string, string>());
+
+  useEffect(() => {
+    // Only to show names: with an outside issuer there is no user list, and raw ids remain.
+    listUsers(api)
+      .then((users) => setEmailsById(new Map(users.map((u) => [u.id, u.email]))))
+      .catch(() => undefined);
+  }, [api]);
 
   const fetchPage = useCallback(
     async (q: AuditQuery, append: boolean) => {
@@ -70,7 +112,7 @@ function Audit() {
     }
     const q: AuditQuery = {
       transfer_id: tid || undefined,
-      actor: actor.trim() || undefined,
+      actor: actorFilter(actor, new Map([...emailsById].map(([id, email]) => [email, id]))),
       since: localInputToIso(since),
       until: localInputToIso(until),
     };
@@ -114,7 +156,7 @@ function Audit() {
               onInput={(e) => setActor(e.currentTarget.value)}
             />
             <p id="audit-actor-hint" class="hint">
-              Exactly as recorded: user:&lt;id&gt;, recipient:&lt;email&gt; or system.
+              An email address, or exactly as recorded: user:&lt;id&gt;, recipient:&lt;email&gt; or system.
             </p>
           </div>
           <div class="field">
@@ -158,7 +200,7 @@ function Audit() {
                     <time dateTime={e.at}>{formatDateTimeSeconds(e.at)}</time>
                   </td>
                   <td data-label="Actor" class="break">
-                    {e.actor}
+                    <ActorCell actor={e.actor} emailsById={emailsById} />
                   </td>
                   <td data-label="What">
                     <div>

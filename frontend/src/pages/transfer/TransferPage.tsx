@@ -25,7 +25,7 @@ import { UploadPanel } from './UploadPanel';
 
 const MOVING_MS = 2000;
 /** Once sent, only the recipients move, and slowly. */
-const SENT_MS = 20000;
+const SENT_MS = 5000;
 
 function pollInterval(t: Transfer): number | null {
   if (isFinal(t.status)) return null;

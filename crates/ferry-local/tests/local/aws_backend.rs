@@ -43,15 +43,7 @@ async fn the_portal_runs_on_the_aws_adapters() {
         csp.contains(&format!("connect-src 'self' {moto_origin};")),
         "{csp}"
     );
-    let config: serde_json::Value = app
-        .http
-        .get(app.url("/config.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let config = app.public_json("/config.json").await;
     assert_eq!(config["dev_mail_url"], serde_json::Value::Null);
     let admin = app.admin_token().await;
     let alice_password = "a long password for alice";

@@ -436,17 +436,21 @@ impl TestApp {
         }
     }
 
-    /// Messages in the outbox as `(to, subject, raw)`.
-    pub async fn mails(&self) -> Vec<(String, String, String)> {
-        let list: Value = self
-            .http
-            .get(self.url("/_dev/mail.json"))
+    /// A JSON document anyone may read (discovery, the portal's config, the outbox).
+    pub async fn public_json(&self, path: &str) -> Value {
+        self.http
+            .get(self.url(path))
             .send()
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Messages in the outbox as `(to, subject, raw)`.
+    pub async fn mails(&self) -> Vec<(String, String, String)> {
+        let list = self.public_json("/_dev/mail.json").await;
         let mut out = Vec::new();
         for m in list.as_array().unwrap() {
             let raw = self

@@ -67,15 +67,7 @@ async fn the_portal_is_served_with_its_config_and_security_headers() {
         "a missing asset is not the app"
     );
 
-    let config: serde_json::Value = app
-        .http
-        .get(app.url("/config.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let config = app.public_json("/config.json").await;
     assert_eq!(config["api_url"], app.base);
     assert_eq!(config["oidc"]["issuer"], format!("{}/oidc", app.base));
     assert_eq!(config["oidc"]["client_id"], "ferry-web");

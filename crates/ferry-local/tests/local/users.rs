@@ -137,15 +137,9 @@ async fn admins_manage_users_and_lockouts_take_effect_immediately() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_and_jwks_are_served() {
     let app = spawn_app().await;
-    let discovery: serde_json::Value = app
-        .http
-        .get(app.url("/oidc/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery = app
+        .public_json("/oidc/.well-known/openid-configuration")
+        .await;
     assert_eq!(discovery["issuer"], app.url("/oidc"));
     assert_eq!(
         discovery["code_challenge_methods_supported"],

@@ -12,6 +12,7 @@ import { useAnnounce } from '../../components/Announcer';
 import { useConfirm } from '../../components/ConfirmDialog';
 import { DocumentCard } from '../../components/DocumentCard';
 import { PageTitle } from '../../components/PageTitle';
+import { MessageBox, TransferFacts } from '../../components/TransferHeader';
 import { Loading } from '../../components/RequireUser';
 import { pause, startDownload } from '../../lib/download';
 import { formatDateTime, fromNow } from '../../lib/time';
@@ -149,15 +150,7 @@ export function ReceivedTransfer({ api, transferId, myEmail }: { api: ApiClient;
   return (
     <>
       <PageTitle title={t.subject} />
-      <dl class="facts">
-        <div>
-          <dt>From</dt>
-          <dd>{t.sender.email}</dd>
-        </div>
-        <div>
-          <dt>Sent</dt>
-          <dd>{formatDateTime(t.created_at)}</dd>
-        </div>
+      <TransferFacts t={t} created="Sent">
         {!isFinal(t.status) && (
           <div>
             <dt>Available until</dt>
@@ -166,13 +159,8 @@ export function ReceivedTransfer({ api, transferId, myEmail }: { api: ApiClient;
             </dd>
           </div>
         )}
-      </dl>
-      {t.message && (
-        <div class="message-box">
-          <p class="label">Message</p>
-          <p class="message">{t.message}</p>
-        </div>
-      )}
+      </TransferFacts>
+      <MessageBox message={t.message} />
 
       {(isFinal(t.status) || received) && <Ended t={t} received={received} />}
       {t.status === 'processing' && (

@@ -12,6 +12,7 @@ import { useAnnounce } from '../../components/Announcer';
 import { useConfirm } from '../../components/ConfirmDialog';
 import { DocumentCard } from '../../components/DocumentCard';
 import { PageTitle } from '../../components/PageTitle';
+import { MessageBox, TransferFacts } from '../../components/TransferHeader';
 import { Loading, RequireUser } from '../../components/RequireUser';
 import { StatusBadge } from '../../components/StatusBadge';
 import { formatDateTime, fromNow } from '../../lib/time';
@@ -177,15 +178,7 @@ function TransferView({ tid }: { tid: string }) {
       )}
       <ErrorMessage message={actionError} />
 
-      <dl class="facts">
-        <div>
-          <dt>From</dt>
-          <dd>{t.sender.email}</dd>
-        </div>
-        <div>
-          <dt>Created</dt>
-          <dd>{formatDateTime(t.created_at)}</dd>
-        </div>
+      <TransferFacts t={t} created="Created">
         <div>
           <dt>{isFinal(t.status) ? 'Ended' : 'Expires'}</dt>
           <dd>
@@ -194,13 +187,8 @@ function TransferView({ tid }: { tid: string }) {
               : `${formatDateTime(t.expires_at)} (${fromNow(t.expires_at)})`}
           </dd>
         </div>
-      </dl>
-      {t.message && (
-        <div class="message-box">
-          <p class="label">Message</p>
-          <p class="message">{t.message}</p>
-        </div>
-      )}
+      </TransferFacts>
+      <MessageBox message={t.message} />
 
       {run && (run.phase === 'uploading' || t.status === 'uploading' || t.status === 'processing') && (
         <UploadPanel run={run} onCancel={() => void cancel()} />

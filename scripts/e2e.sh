@@ -15,7 +15,8 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 scripts/build-frontend.sh
-cargo build --locked --quiet --bin ferry-local
+# The features of the test suite's build (scripts/test.sh), so its binary is reused as it is.
+cargo build --locked --quiet --all-features --bin ferry-local
 export FERRY_LOCAL_BIN="$PWD/target/debug/ferry-local"
 
 cd frontend

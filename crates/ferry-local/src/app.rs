@@ -110,6 +110,8 @@ pub(crate) struct Adapters {
     pub extractor: Arc<dyn TextExtractor>,
     pub routes: Router,
     pub jobs: Box<dyn JobRunner>,
+    /// Where the store's presigned URLs point when that is not this origin.
+    pub storage_origin: Option<String>,
 }
 
 /// Runs the background jobs until `stopped` turns true, then finishes those in progress.
@@ -191,7 +193,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         client_id: WEB_CLIENT_ID.into(),
         account_url: Some(format!("{issuer}/account")),
         dev_mail_url: (options.backend == Backend::Local).then(|| "/_dev/mail".to_owned()),
-        storage_origin: (options.backend == Backend::Aws).then(aws_storage_origin),
+        storage_origin: adapters.storage_origin,
     };
     let app = Router::new()
         .merge(ferry_api::router(ferry.clone()))
@@ -267,6 +269,7 @@ fn local_adapters(data_dir: &Path, db: &Db, public_url: &str) -> anyhow::Result<
             .merge(storage::router(store.clone()))
             .merge(crate::outbox::router(outbox)),
         jobs: Box::new(LocalJobs { queue, store }),
+        storage_origin: None,
     })
 }
 
@@ -313,16 +316,6 @@ async fn aws_adapters(_: &Options, _: &str) -> anyhow::Result<Adapters> {
     anyhow::bail!(
         "this ferry-local was built without AWS support: build it with `--features aws` to use --backend aws"
     )
-}
-
-/// Where the SDK's presigned URLs point: the emulator given by the SDK's environment, or S3.
-fn aws_storage_origin() -> String {
-    ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
-        .and_then(|endpoint| url::Url::parse(&endpoint).ok())
-        .map(|url| url.origin().ascii_serialization())
-        .unwrap_or_else(|| "https://*.amazonaws.com".to_owned())
 }
 
 fn prepare_data_dir(dir: &Path) -> anyhow::Result<PathBuf> {

@@ -39,6 +39,14 @@ pub(crate) async fn adapters(options: &Options, public_url: &str) -> anyhow::Res
         table,
         queues,
     } = resources;
+    // The S3 client signs for the SDK's endpoint (an emulator), or for S3 itself.
+    let storage_origin = sdk
+        .endpoint_url()
+        .and_then(|endpoint| url::Url::parse(endpoint).ok())
+        .map_or_else(
+            || "https://*.amazonaws.com".to_owned(),
+            |url| url.origin().ascii_serialization(),
+        );
     let store: Arc<dyn ObjectStore> = Arc::new(S3ObjectStore::new(s3, &bucket));
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     Ok(Adapters {
@@ -61,6 +69,7 @@ pub(crate) async fn adapters(options: &Options, public_url: &str) -> anyhow::Res
         )),
         routes: Router::new(),
         jobs: Box::new(SqsJobs { sqs, queues }),
+        storage_origin: Some(storage_origin),
     })
 }
 

@@ -5,6 +5,7 @@
 use anyhow::{Context, bail};
 use ferry_aws::sqs::QueueUrls;
 use ferry_aws::textract::ExtractionMode;
+use ferry_clamd::ClamdAddress;
 use ferry_core::config::UserSource;
 use std::time::Duration;
 
@@ -31,6 +32,9 @@ pub struct Environment {
     pub extraction_mode: ExtractionMode,
     /// How long the worker waits for a Textract job: below the function's timeout.
     pub textract_max_wait: Duration,
+    /// clamd (`host:port` or a socket path), when documents are scanned for malware: the
+    /// validating function's, through a clamd extension in its sandbox.
+    pub clamd: Option<ClamdAddress>,
 }
 
 impl Environment {
@@ -88,6 +92,10 @@ impl Environment {
             sender_email: required("SENDER_EMAIL")?,
             extraction_mode,
             textract_max_wait: Duration::from_secs(number("TEXTRACT_MAX_WAIT_SECONDS", 240)?),
+            clamd: optional("FERRY_CLAMD")
+                .map(|a| a.parse())
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("FERRY_CLAMD: {e}"))?,
         })
     }
 }
@@ -133,6 +141,7 @@ mod tests {
         assert_eq!(env.token_secret_arn, None);
         assert_eq!(env.textract_max_wait, Duration::from_secs(240));
         assert_eq!(env.user_source, UserSource::Directory);
+        assert_eq!(env.clamd, None);
     }
 
     #[test]
@@ -156,6 +165,18 @@ mod tests {
         assert_eq!(read(&vars).unwrap().user_source, UserSource::Token);
         vars.insert("USER_SOURCE", "ldap");
         assert!(read(&vars).unwrap_err().to_string().contains("USER_SOURCE"));
+
+        let mut vars = complete();
+        vars.insert("FERRY_CLAMD", "");
+        assert_eq!(read(&vars).unwrap().clamd, None, "empty: no scan");
+        vars.insert("FERRY_CLAMD", "127.0.0.1:3310");
+        assert_eq!(
+            read(&vars).unwrap().clamd,
+            Some(ClamdAddress::Tcp("127.0.0.1:3310".into()))
+        );
+        vars.insert("FERRY_CLAMD", "clamd");
+        let error = read(&vars).unwrap_err().to_string();
+        assert!(error.contains("FERRY_CLAMD"), "{error}");
 
         let mut vars = complete();
         vars.insert("EXTRACTION_MODE", "sometimes");

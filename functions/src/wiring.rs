@@ -12,6 +12,7 @@ use ferry_aws::s3::S3ObjectStore;
 use ferry_aws::ses::SesMailer;
 use ferry_aws::sqs::SqsWorkQueue;
 use ferry_aws::textract::{CostAwareExtractor, TextractSettings};
+use ferry_clamd::ClamdScanner;
 use ferry_core::auth::jwks::JwksCache;
 use ferry_core::auth::oidc::{OidcConfig, OidcVerifier};
 use ferry_core::auth::recipient::RecipientTokens;
@@ -109,12 +110,11 @@ pub async fn ferry(env: &Environment, sdk: &SdkConfig, role: Role) -> anyhow::Re
             JWKS_TTL,
         )),
     );
-    Ok(Arc::new(Ferry::new(
-        ports,
-        settings,
-        recipient_tokens,
-        oidc,
-    )))
+    let mut ferry = Ferry::new(ports, settings, recipient_tokens, oidc);
+    if let Some(address) = &env.clamd {
+        ferry = ferry.with_malware_scanner(Arc::new(ClamdScanner::new(address.clone())));
+    }
+    Ok(Arc::new(ferry))
 }
 
 /// The key that signs recipient tokens, from Secrets Manager: every API function must share it.

@@ -61,6 +61,8 @@ pub enum RejectReason {
     Empty,
     /// The bytes could not be checked, again and again: they are deleted rather than handed on.
     ProcessingFailed,
+    /// The malware scan (when one is configured) found something.
+    Malware,
 }
 
 impl RejectReason {
@@ -73,6 +75,7 @@ impl RejectReason {
             Self::TooLarge => "too_large",
             Self::Empty => "empty",
             Self::ProcessingFailed => "processing_failed",
+            Self::Malware => "malware",
         }
     }
 
@@ -85,6 +88,7 @@ impl RejectReason {
             Self::TooLarge => "the file is larger than declared or allowed",
             Self::Empty => "the file is empty",
             Self::ProcessingFailed => "the file could not be checked; please send it again",
+            Self::Malware => "a virus scan found malware in the file",
         }
     }
 }
@@ -421,6 +425,7 @@ pub(crate) mod tests {
             TooLarge,
             Empty,
             ProcessingFailed,
+            Malware,
         ] {
             assert_eq!(serde_json::to_value(reason).unwrap(), reason.code());
         }

@@ -16,6 +16,7 @@ use ferry_core::auth::oidc::{OidcConfig, OidcVerifier};
 use ferry_core::auth::recipient::RecipientTokens;
 use ferry_core::config::Settings;
 use ferry_core::extract::ExtractLimits;
+use ferry_core::limits::{InProcessLimits, RateLimiter, RateLimits};
 use ferry_core::native::NativeExtractor;
 use ferry_core::ports::{
     Catalog, Mailer, NewUser, ObjectStore, SystemClock, TextExtractor, UserDirectory, WorkQueue,
@@ -89,9 +90,18 @@ pub struct Options {
         default_value = "no-reply@ferry.localhost"
     )]
     pub sender_email: String,
+    /// Rate limits other than the defaults, per client address and per account:
+    /// `ACTION=COUNT/PERIOD,...` with the actions sign-in, request-code, verify-code,
+    /// create-transfer and download (defaults 20/min, 20/min, 30/min, 60/min, 600/min).
+    #[arg(long, env = "FERRY_RATE_LIMITS", default_value = "")]
+    pub rate_limits: String,
     /// The built web portal (`frontend/dist`), served at `/`.
     #[arg(long, env = "FERRY_WEB_DIR", default_value_os_t = crate::portal::default_web_dir())]
     pub web_dir: PathBuf,
+    /// Scan each document that passes validation with ClamAV's clamd, at `host:port` or a Unix
+    /// socket path; an infected one is rejected as `malware`. Off by default.
+    #[arg(long, env = "FERRY_CLAMD", value_name = "ADDR")]
+    pub clamd: Option<ferry_clamd::ClamdAddress>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -145,13 +155,16 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         allow_private: options.allow_private_targets,
         ..TargetPolicy::default()
     })?);
+    let limiter: Arc<dyn RateLimiter> = Arc::new(InProcessLimits::new(
+        &RateLimits::default()
+            .with_overrides(&options.rate_limits)
+            .map_err(|e| anyhow::anyhow!("--rate-limits: {e}"))?,
+    ));
     let issuer = format!("{public_url}/oidc");
-    let idp = Arc::new(LocalIdp::new(
-        issuer.clone(),
-        public_url.clone(),
-        &data_dir,
-        users.clone(),
-    )?);
+    let idp = Arc::new(
+        LocalIdp::new(issuer.clone(), public_url.clone(), &data_dir, users.clone())?
+            .with_rate_limiter(limiter.clone()),
+    );
 
     let mut settings = Settings::new(public_url.clone());
     if let Some(types) = &options.allowed_types {
@@ -185,7 +198,19 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         deliverer,
         clock: Arc::new(SystemClock),
     };
-    let ferry = Arc::new(Ferry::new(ports, settings, recipient_tokens, oidc));
+    let mut ferry = Ferry::new(ports, settings, recipient_tokens, oidc).with_rate_limiter(limiter);
+    if let Some(address) = &options.clamd {
+        let clamd = ferry_clamd::ClamdScanner::new(address.clone());
+        // Not fatal: until clamd answers, documents wait in the queue and are retried.
+        let probe = clamd.clone();
+        tokio::spawn(async move {
+            if let Err(e) = probe.ping().await {
+                tracing::warn!(error = %e, address = %probe.address(), "clamd does not answer yet");
+            }
+        });
+        ferry = ferry.with_malware_scanner(Arc::new(clamd));
+    }
+    let ferry = Arc::new(ferry);
 
     let portal_config = PortalConfig {
         public_url: public_url.clone(),

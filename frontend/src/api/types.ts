@@ -19,7 +19,8 @@ export type RejectReason =
   | 'type_mismatch'
   | 'too_large'
   | 'empty'
-  | 'processing_failed';
+  | 'processing_failed'
+  | 'malware';
 export type RecipientStatus = 'pending' | 'notified' | 'verified' | 'received';
 export type Engine = 'native' | 'textract' | 'none';
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';

@@ -27,6 +27,13 @@ describe('rejectReason', () => {
     expect(rejectReason('checksummismatch')).toBe(REJECT_REASONS.checksum_mismatch);
     expect(rejectReason('something_new')).toBe('Something new.');
   });
+
+  it('keeps what the audit trail adds after the code', () => {
+    expect(rejectReason('malware: Win.Test.EICAR_HDB-1')).toBe(
+      'A virus scan found malware in the file (Win.Test.EICAR_HDB-1).',
+    );
+    expect(rejectReason('malware')).toBe(REJECT_REASONS.malware);
+  });
 });
 
 describe('describeEvent', () => {

@@ -21,14 +21,22 @@ export const REJECT_REASONS: Record<RejectReason, string> = {
   too_large: 'The file is larger than it was declared to be, or larger than Ferry accepts.',
   empty: 'The file is empty.',
   processing_failed: 'Ferry could not check this file. Please send it again.',
+  malware: 'A virus scan found malware in the file.',
 };
 
-/** A rejection reason in words; unknown codes still read as a sentence. */
+/**
+ * A rejection reason in words; unknown codes still read as a sentence. The audit trail may say
+ * more after the code (`malware: Win.Test.EICAR_HDB-1`), which is kept in brackets.
+ */
 export function rejectReason(reason: string | undefined | null): string {
   if (!reason) return 'The file was not accepted.';
-  const key = normalise(reason);
+  const colon = reason.indexOf(':');
+  const code = colon > 0 ? reason.slice(0, colon) : reason;
+  const more = colon > 0 ? reason.slice(colon + 1).trim() : '';
+  const key = normalise(code);
   const found = (Object.keys(REJECT_REASONS) as RejectReason[]).find((k) => normalise(k) === key);
-  return found ? REJECT_REASONS[found] : asSentence(reason.replace(/_/g, ' '));
+  if (!found) return asSentence(reason.replace(/_/g, ' '));
+  return more ? `${REJECT_REASONS[found].replace(/\.$/, '')} (${more}).` : REJECT_REASONS[found];
 }
 
 const normalise = (s: string) => s.toLowerCase().replace(/[^a-z]/g, '');

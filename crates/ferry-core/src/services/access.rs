@@ -6,6 +6,7 @@ use crate::audit::{AuditEvent, Outcome};
 use crate::auth::RecipientGrant;
 use crate::error::{Error, Result};
 use crate::ids::TransferId;
+use crate::limits::Action;
 use crate::model::{CodeChallenge, Recipient, RecipientStatus, Transfer};
 use crate::ports::OutgoingMail;
 use crate::tokens;
@@ -72,7 +73,10 @@ impl Ferry {
 
     /// Emails a fresh 6-digit code to the link's recipient.
     pub async fn request_code(&self, link_token: &str, source_ip: Option<String>) -> Result<()> {
+        self.limit(Action::RequestCode, source_ip.as_deref(), None)?;
         let (tid, email, link_hash) = self.resolve_link(link_token).await?;
+        // Per inbox too: one person's links, however many, cannot be used to flood it.
+        self.limit(Action::RequestCode, None, Some(email.as_str()))?;
         let now = self.now();
         let code = tokens::new_code();
         let code_hash = tokens::hash_secret(&code, &link_hash);
@@ -138,7 +142,9 @@ impl Ferry {
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::invalid("code: the 6-digit code from the email"));
         }
+        self.limit(Action::VerifyCode, source_ip.as_deref(), None)?;
         let (tid, email, link_hash) = self.resolve_link(link_token).await?;
+        self.limit(Action::VerifyCode, None, Some(email.as_str()))?;
         let now = self.now();
         let offered = tokens::hash_secret(code, &link_hash);
         let settings = &self.settings;

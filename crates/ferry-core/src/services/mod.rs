@@ -18,11 +18,13 @@ use crate::auth::recipient::RecipientTokens;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::ids::TransferId;
+use crate::limits::{Action, RateLimiter, Subject};
 use crate::model::Transfer;
 use crate::ports::{
     Catalog, Clock, Deliverer, Mailer, ObjectStore, SaveError, TextExtractor, UserDirectory,
     WorkQueue,
 };
+use crate::scan::MalwareScanner;
 use std::sync::Arc;
 
 /// Everything the services reach outside the process, chosen by a composition root.
@@ -43,6 +45,10 @@ pub struct Ferry {
     pub settings: Settings,
     pub recipient_tokens: RecipientTokens,
     pub oidc: OidcVerifier,
+    /// Counts repeated attempts; none where the platform in front limits them (AWS).
+    limiter: Option<Arc<dyn RateLimiter>>,
+    /// Scans each document that passed validation; none where no scanner is configured.
+    malware_scanner: Option<Arc<dyn MalwareScanner>>,
 }
 
 /// Whether an update changed the transfer (and so must be saved).
@@ -67,7 +73,39 @@ impl Ferry {
             settings,
             recipient_tokens,
             oidc,
+            limiter: None,
+            malware_scanner: None,
         }
+    }
+
+    /// Turns on the malware scan of uploaded documents.
+    pub fn with_malware_scanner(mut self, scanner: Arc<dyn MalwareScanner>) -> Self {
+        self.malware_scanner = Some(scanner);
+        self
+    }
+
+    pub fn with_rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// Counts one attempt of `action` by the client's address and, when known, the account.
+    pub(crate) fn limit(
+        &self,
+        action: Action,
+        source_ip: Option<&str>,
+        account: Option<&str>,
+    ) -> Result<()> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        if let Some(ip) = source_ip {
+            limiter.check(action, Subject::Ip(ip))?;
+        }
+        if let Some(account) = account {
+            limiter.check(action, Subject::Account(account))?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn load(&self, id: TransferId) -> Result<Transfer> {

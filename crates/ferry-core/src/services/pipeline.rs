@@ -12,11 +12,14 @@ use crate::model::{
     TransferStatus,
 };
 use crate::ports::{Job, OutgoingMail, object_key, parse_object_key, text_key};
+use crate::scan::{ScanError, ScanVerdict, display_signature};
 use crate::services::transfers::StoredText;
 use crate::tokens;
 use crate::validation::{Inspector, TypeVerdict};
 use crate::values::{ContentMd5, EmailAddress};
 use futures_util::StreamExt;
+use sha2::{Digest as _, Sha256};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 const PREVIEW_CHARS: usize = 280;
@@ -86,10 +89,13 @@ impl Ferry {
         let verdict = self
             .inspect(key, doc.size, &doc.md5, &doc.content_type)
             .await?;
-        let Some(verdict) = verdict else {
+        let Some(mut verdict) = verdict else {
             // The event arrived but the object is gone (deleted by a concurrent cancel).
             return Ok(());
         };
+        if verdict.outcome.is_ok() && !self.scan_for_malware(key, &mut verdict).await? {
+            return Ok(());
+        }
         if let Err(reason) = &verdict.outcome {
             // Rejected bytes are deleted at once, before the state says so.
             self.ports.store.delete(key).await?;
@@ -119,9 +125,16 @@ impl Ferry {
                 Ok(()) => (
                     "document.validated",
                     Outcome::Success,
-                    verdict.detected.name(),
+                    verdict.detected.name().to_owned(),
                 ),
-                Err(reason) => ("document.rejected", Outcome::Failure, reason.code()),
+                Err(reason) => (
+                    "document.rejected",
+                    Outcome::Failure,
+                    verdict
+                        .detail
+                        .clone()
+                        .unwrap_or_else(|| reason.code().to_owned()),
+                ),
             };
             self.audit(
                 AuditEvent::new("system", action, outcome, now)
@@ -158,6 +171,7 @@ impl Ferry {
                     outcome: Err(RejectReason::TooLarge),
                     detected: partial.detected,
                     sha256: String::new(),
+                    detail: None,
                 }));
             }
             inspector.update(&chunk);
@@ -183,7 +197,62 @@ impl Ferry {
             outcome,
             detected: inspection.detected,
             sha256,
+            detail: None,
         }))
+    }
+
+    /// A second streaming pass, through the malware scanner when one is installed; turns an
+    /// accepting verdict into a rejection when the scanner finds something. `false` when the
+    /// object is gone. A scanner that cannot answer fails the job, which is retried: a document
+    /// is never passed unscanned.
+    async fn scan_for_malware(&self, key: &str, verdict: &mut Verdict) -> Result<bool> {
+        let Some(scanner) = &self.malware_scanner else {
+            return Ok(true);
+        };
+        let Some(stream) = self.ports.store.get(key).await? else {
+            return Ok(false);
+        };
+        // The bytes scanned must be the bytes just verified: hashed again on the way through.
+        let seen = Arc::new(Mutex::new(Sha256::new()));
+        let hasher = seen.clone();
+        let stream = Box::pin(stream.inspect(move |chunk| {
+            if let Ok(bytes) = chunk {
+                hasher
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .update(bytes);
+            }
+        }));
+        match scanner.scan(stream).await {
+            Ok(ScanVerdict::Clean) => {
+                let hasher =
+                    std::mem::take(&mut *seen.lock().unwrap_or_else(PoisonError::into_inner));
+                if hex::encode(hasher.finalize()) != verdict.sha256 {
+                    return Err(anyhow::anyhow!(
+                        "the malware scan did not see the bytes that were validated (changed meanwhile, or not read to the end)"
+                    )
+                    .into());
+                }
+            }
+            Ok(ScanVerdict::Infected { signature }) => {
+                let signature = display_signature(&signature);
+                tracing::warn!(signature = %signature, "malware found");
+                verdict.outcome = Err(RejectReason::Malware);
+                verdict.detail = Some(format!("{}: {signature}", RejectReason::Malware.code()));
+            }
+            Err(ScanError::TooLarge) => {
+                verdict.outcome = Err(RejectReason::TooLarge);
+                verdict.detail = Some(format!(
+                    "{}: larger than the malware scanner accepts",
+                    RejectReason::TooLarge.code()
+                ));
+            }
+            Err(ScanError::Failed(e)) => {
+                // The cause in the message itself: it is what a log line of the retry shows.
+                return Err(anyhow::anyhow!("the malware scan failed: {e:#}").into());
+            }
+        }
+        Ok(true)
     }
 
     /// Sends the messages that the transfer's state calls for. Called after every handled
@@ -488,6 +557,8 @@ struct Verdict {
     outcome: std::result::Result<(), RejectReason>,
     detected: crate::validation::DetectedType,
     sha256: String,
+    /// The audit entry's detail when more than the reason's code (the malware's name).
+    detail: Option<String>,
 }
 
 pub(crate) fn engine_name(engine: Engine) -> &'static str {

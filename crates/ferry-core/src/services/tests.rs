@@ -897,3 +897,6 @@ async fn deliveries_under_way_cannot_outgrow_a_catalog_item() {
         .await;
     assert!(matches!(fourth, Err(Error::Conflict(d)) if d.contains("target URLs")));
 }
+
+/// The optional malware scan step, over the same harness.
+mod malware;

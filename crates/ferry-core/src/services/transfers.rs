@@ -7,6 +7,7 @@ use crate::audit::{AuditEvent, AuditQuery, Outcome};
 use crate::auth::{AuthUser, Caller};
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TransferId};
+use crate::limits::Action;
 use crate::model::{
     Document, DocumentStatus, Party, Recipient, RecipientStatus, Transfer, TransferStatus,
     UploadPlan,
@@ -88,6 +89,11 @@ impl Ferry {
         if !user.has_role(Role::Member) {
             return Err(Error::Forbidden("only members may send transfers".into()));
         }
+        self.limit(
+            Action::CreateTransfer,
+            source_ip.as_deref(),
+            Some(user.id.as_str()),
+        )?;
         let limits = &self.settings.limits;
         let now = self.now();
 
@@ -490,8 +496,10 @@ impl Ferry {
         did: DocumentId,
         source_ip: Option<String>,
     ) -> Result<String> {
+        self.limit(Action::Download, source_ip.as_deref(), None)?;
         let transfer = self.load(tid).await?;
         authorize::require_sender_or_recipient(caller, &transfer)?;
+        self.limit(Action::Download, None, Some(&caller.actor()))?;
         let doc = Self::readable_document(&transfer, did)?;
         let content_type = doc
             .detected_type

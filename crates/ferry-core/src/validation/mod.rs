@@ -218,7 +218,10 @@ impl Inspector {
         Self::with_tail_capacity(TAIL_LEN)
     }
 
-    fn with_tail_capacity(tail_cap: usize) -> Self {
+    /// Keeps only the last `tail_cap` bytes of a ZIP. Public for the fuzz targets, which need a
+    /// tail small enough for their inputs to wrap around it; everything else uses [`Self::new`].
+    #[doc(hidden)]
+    pub fn with_tail_capacity(tail_cap: usize) -> Self {
         Self {
             size: 0,
             md5: Md5::new(),

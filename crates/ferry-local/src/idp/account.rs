@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use ferry_api::ClientIp;
 use ferry_core::ids::UserId;
 use ferry_core::model::User;
 use std::sync::Arc;
@@ -114,12 +115,19 @@ pub(super) async fn show(State(idp): State<Arc<LocalIdp>>, headers: HeaderMap) -
 }
 
 /// `POST /oidc/account/login`: password, and the code when TOTP is on, in one form.
-pub(super) async fn login(State(idp): State<Arc<LocalIdp>>, body: Bytes) -> Response {
+pub(super) async fn login(
+    State(idp): State<Arc<LocalIdp>>,
+    ClientIp(ip): ClientIp,
+    body: Bytes,
+) -> Response {
     let Ok(params) = Params::parse(&body) else {
         return login_page(StatusCode::BAD_REQUEST, "", Some("The form is malformed."));
     };
     let email = params.get("email").unwrap_or_default();
     let password = params.get("password").unwrap_or_default();
+    if let Some(refused) = idp.sign_in_refusal(ip.as_deref(), email) {
+        return refused;
+    }
     let user = match idp.users.verify_password(email, password).await {
         Ok(Some(user)) => user,
         Ok(None) => return login_page(StatusCode::UNAUTHORIZED, email, Some(BAD_LOGIN)),

@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use ferry_api::ClientIp;
 use ferry_core::ids::UserId;
 use ferry_core::model::User;
 use std::sync::Arc;
@@ -271,7 +272,11 @@ pub(super) async fn show(State(idp): State<Arc<LocalIdp>>, RawQuery(query): RawQ
 }
 
 /// `POST /oidc/authorize`: the password.
-pub(super) async fn login(State(idp): State<Arc<LocalIdp>>, body: Bytes) -> Response {
+pub(super) async fn login(
+    State(idp): State<Arc<LocalIdp>>,
+    ClientIp(ip): ClientIp,
+    body: Bytes,
+) -> Response {
     let params = match Params::parse(&body) {
         Ok(p) => p,
         Err(problem) => return malformed(&idp, &problem),
@@ -282,6 +287,9 @@ pub(super) async fn login(State(idp): State<Arc<LocalIdp>>, body: Bytes) -> Resp
     };
     let email = params.get("email").unwrap_or_default();
     let password = params.get("password").unwrap_or_default();
+    if let Some(refused) = idp.sign_in_refusal(ip.as_deref(), email) {
+        return refused;
+    }
     let user = match idp.users.verify_password(email, password).await {
         Ok(Some(user)) => user,
         Ok(None) => {
@@ -314,7 +322,11 @@ fn start_over(idp: &LocalIdp, text: &str) -> Response {
 }
 
 /// `POST /oidc/authorize/otp`: the code, against a login ticket.
-pub(super) async fn otp(State(idp): State<Arc<LocalIdp>>, body: Bytes) -> Response {
+pub(super) async fn otp(
+    State(idp): State<Arc<LocalIdp>>,
+    ClientIp(ip): ClientIp,
+    body: Bytes,
+) -> Response {
     let params = match Params::parse(&body) {
         Ok(p) => p,
         Err(problem) => return malformed(&idp, &problem),
@@ -322,6 +334,9 @@ pub(super) async fn otp(State(idp): State<Arc<LocalIdp>>, body: Bytes) -> Respon
     let Some(handle) = params.get("ticket") else {
         return malformed(&idp, "the sign-in ticket is missing");
     };
+    if let Some(refused) = idp.sign_in_refusal(ip.as_deref(), "") {
+        return refused;
+    }
     let ticket = idp.tickets.update(handle, |t| {
         t.attempts += 1;
         t.clone()

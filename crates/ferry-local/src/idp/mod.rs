@@ -21,10 +21,12 @@ use anyhow::Context;
 use async_trait::async_trait;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::response::Response;
 use axum::routing::{get, post};
 use ephemeral::Ephemeral;
 use ferry_core::auth::jwks::JwksFetcher;
 use ferry_core::ids::UserId;
+use ferry_core::limits::{Action, RateLimiter, Subject};
 use ferry_core::model::User;
 use ferry_core::ports::UserDirectory;
 use jsonwebtoken::jwk::JwkSet;
@@ -56,6 +58,7 @@ pub struct LocalIdp {
     codes: Ephemeral<authorize::CodeGrant>,
     tickets: Ephemeral<authorize::LoginTicket>,
     sessions: Ephemeral<account::Session>,
+    limiter: Option<Arc<dyn RateLimiter>>,
 }
 
 /// Our own keys, straight from memory: the API verifies local tokens without an HTTP round trip.
@@ -92,7 +95,31 @@ impl LocalIdp {
             codes: Ephemeral::new(CODE_TTL, MAX_ENTRIES),
             tickets: Ephemeral::new(TICKET_TTL, MAX_ENTRIES),
             sessions: Ephemeral::new(SESSION_TTL, MAX_ENTRIES),
+            limiter: None,
         })
+    }
+
+    /// Counts sign-in attempts (password and one-time code) per address and per account.
+    pub fn with_rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// Counts one more sign-in attempt from `ip` on `account`; the 429 page saying when to
+    /// retry where that is one too many.
+    fn sign_in_refusal(&self, ip: Option<&str>, account: &str) -> Option<Response> {
+        let limiter = self.limiter.as_ref()?;
+        let subjects = ip
+            .map(Subject::Ip)
+            .into_iter()
+            .chain((!account.is_empty()).then_some(Subject::Account(account)));
+        for subject in subjects {
+            if let Err(limited) = limiter.check(Action::SignIn, subject) {
+                tracing::info!("a sign-in was refused: too many attempts");
+                return Some(pages::too_many(&limited));
+            }
+        }
+        None
     }
 
     pub fn issuer(&self) -> &str {

@@ -79,6 +79,28 @@ pub(super) fn unexpected(e: anyhow::Error) -> Response {
     )
 }
 
+/// 429 with `Retry-After`, for a person at a sign-in form.
+pub(super) fn too_many(limited: &ferry_core::limits::Limited) -> Response {
+    let seconds = limited.retry_after.as_secs().max(1);
+    let mut response = message(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many attempts",
+        &format!(
+            "There were too many sign-in attempts in a short time. Please wait {} and try again.",
+            if seconds < 120 {
+                format!("{seconds} seconds")
+            } else {
+                format!("{} minutes", seconds.div_ceil(60))
+            }
+        ),
+        None,
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
 pub(super) fn message(
     status: StatusCode,
     title: &str,

@@ -6,5 +6,6 @@ mod bad_input;
 mod durability;
 mod flows;
 mod helpers;
+mod malware;
 mod portal;
 mod users;

@@ -5,6 +5,7 @@ mod extract;
 mod problem;
 mod routes;
 pub mod views;
+mod whole;
 
 pub use extract::{ClientIp, SourceIp};
 pub use problem::{ApiError, problem};

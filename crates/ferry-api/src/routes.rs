@@ -5,6 +5,7 @@ use crate::extract::{
 };
 use crate::problem::{ApiResult, problem};
 use crate::views::{AuditView, DeliveryView, TransferView, UserView};
+use crate::whole;
 use crate::{AppState, MAX_COMPLETE_BODY, MAX_JSON_BODY};
 use axum::Json;
 use axum::Router;
@@ -135,6 +136,7 @@ async fn speed_test(
 #[serde(deny_unknown_fields)]
 struct FileRequest {
     name: String,
+    #[serde(deserialize_with = "whole::number")]
     size: u64,
     #[serde(default)]
     content_type: String,
@@ -147,6 +149,7 @@ struct CreateTransferRequest {
     recipients: Vec<String>,
     subject: String,
     message: Option<String>,
+    #[serde(default, deserialize_with = "whole::optional")]
     expires_in_hours: Option<i64>,
     files: Vec<FileRequest>,
 }
@@ -240,6 +243,7 @@ async fn cancel_transfer(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PartRequest {
+    #[serde(deserialize_with = "whole::number")]
     number: u32,
     md5: String,
 }
@@ -269,6 +273,7 @@ async fn sign_parts(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CompletedPartRequest {
+    #[serde(deserialize_with = "whole::number")]
     number: u32,
     etag: String,
 }

@@ -1,6 +1,7 @@
 //! The issuer's signing keys, cached. Keys are fetched when the cache is older than its TTL, or
 //! when a token names a key we have not seen (the issuer rotated) — but at most once per
-//! `min_refresh`, so a flood of tokens with random `kid`s cannot make us hammer the issuer.
+//! `min_refresh`, whether the last attempt worked or not, so a flood of tokens with random
+//! `kid`s cannot make us hammer the issuer, not even while it is failing.
 
 use async_trait::async_trait;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
@@ -19,11 +20,18 @@ struct Cached {
     fetched_at: Instant,
 }
 
+#[derive(Default)]
+struct State {
+    cached: Option<Cached>,
+    /// The last fetch, successful or not.
+    attempted_at: Option<Instant>,
+}
+
 pub struct JwksCache {
     fetcher: Arc<dyn JwksFetcher>,
     ttl: Duration,
     min_refresh: Duration,
-    state: Mutex<Option<Cached>>,
+    state: Mutex<State>,
 }
 
 impl JwksCache {
@@ -32,7 +40,7 @@ impl JwksCache {
             fetcher,
             ttl,
             min_refresh: ttl.min(Duration::from_secs(10)),
-            state: Mutex::new(None),
+            state: Mutex::new(State::default()),
         }
     }
 
@@ -41,24 +49,34 @@ impl JwksCache {
         // One lock for lookup and refresh: concurrent misses wait for one fetch, not many.
         let mut state = self.state.lock().await;
         let now = Instant::now();
-        let (stale, may_refresh) = match state.as_ref() {
-            None => (true, true),
-            Some(c) => {
-                let age = now.duration_since(c.fetched_at);
-                (age >= self.ttl, age >= self.min_refresh)
-            }
-        };
-        let known = state.as_ref().and_then(|c| c.keys.find(kid).cloned());
+        let stale = state
+            .cached
+            .as_ref()
+            .is_none_or(|c| now.duration_since(c.fetched_at) >= self.ttl);
+        let known = state
+            .cached
+            .as_ref()
+            .and_then(|c| c.keys.find(kid).cloned());
         if known.is_some() && !stale {
             return Ok(known);
         }
+        // A failed fetch counts too: an issuer in trouble is not asked again on every request.
+        let may_refresh = state
+            .attempted_at
+            .is_none_or(|at| now.duration_since(at) >= self.min_refresh);
         if !may_refresh {
-            return Ok(known);
+            return match state.cached {
+                Some(_) => Ok(known),
+                None => Err(anyhow::anyhow!(
+                    "the issuer's keys could not be fetched; the next attempt is due shortly"
+                )),
+            };
         }
+        state.attempted_at = Some(now);
         match self.fetcher.fetch().await {
             Ok(keys) => {
                 let found = keys.find(kid).cloned();
-                *state = Some(Cached {
+                state.cached = Some(Cached {
                     keys,
                     fetched_at: now,
                 });
@@ -119,6 +137,54 @@ mod tests {
         );
         assert!(cache.key("k1").await.unwrap().is_some());
         assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
+    }
+
+    /// Answers with `keys` on the first call, fails on every later one.
+    struct FailsAfterFirst {
+        calls: AtomicUsize,
+        keys: Option<JwkSet>,
+    }
+
+    #[async_trait]
+    impl JwksFetcher for FailsAfterFirst {
+        async fn fetch(&self) -> anyhow::Result<JwkSet> {
+            match (self.calls.fetch_add(1, Ordering::SeqCst), &self.keys) {
+                (0, Some(keys)) => Ok(keys.clone()),
+                _ => Err(anyhow::anyhow!("the issuer is down")),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_issuer_is_asked_at_most_once_per_interval() {
+        // Never reached: the first failure holds back the next attempts.
+        let fetcher = Arc::new(FailsAfterFirst {
+            calls: AtomicUsize::new(0),
+            keys: None,
+        });
+        let cache = JwksCache::new(fetcher.clone(), Duration::from_secs(300));
+        for i in 0..100 {
+            assert!(cache.key(&format!("random-{i}")).await.is_err());
+        }
+        assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
+
+        // Reached once, then down: unknown kids are refused from the cache, one retry per
+        // interval, and the known key keeps working throughout.
+        let fetcher = Arc::new(FailsAfterFirst {
+            calls: AtomicUsize::new(0),
+            keys: Some(set("k1")),
+        });
+        let mut cache = JwksCache::new(fetcher.clone(), Duration::from_secs(300));
+        cache.ttl = Duration::ZERO;
+        assert!(cache.key("k1").await.unwrap().is_some());
+        // As if the interval had passed.
+        cache.state.lock().await.attempted_at = None;
+        assert!(cache.key("random-0").await.is_err(), "the one retry fails");
+        for i in 1..100 {
+            assert!(cache.key(&format!("random-{i}")).await.unwrap().is_none());
+            assert!(cache.key("k1").await.unwrap().is_some());
+        }
+        assert_eq!(fetcher.calls.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]

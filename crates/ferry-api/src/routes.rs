@@ -66,7 +66,10 @@ pub fn router() -> Router<AppState> {
             )
         })
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
-    Router::new().nest("/api/v1", api)
+    Router::new()
+        .nest("/api/v1", api)
+        // A nested router's fallback does not see its prefix with a trailing slash.
+        .route("/api/v1/", axum::routing::any(|| async { not_found() }))
 }
 
 fn transfer_id(raw: &str) -> Result<TransferId, Error> {

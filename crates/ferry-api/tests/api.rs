@@ -214,3 +214,32 @@ async fn too_many_new_transfers_answer_429_with_retry_after() {
     assert_eq!(second.body["status"], 429);
     assert_eq!(second.body["title"], "Too Many Requests");
 }
+
+/// Every path under the API, its root with a trailing slash too, answers problem+json.
+#[tokio::test]
+async fn unknown_paths_under_the_api_answer_problem_json() {
+    let api = api("");
+    for (method, path) in [
+        ("GET", "/api/v1/"),
+        ("POST", "/api/v1/"),
+        ("DELETE", "/api/v1/"),
+        ("GET", "/api/v1/nothing-here"),
+        ("GET", "/api/v1/transfers/x/y/z"),
+    ] {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .unwrap();
+        let response = api.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json",
+            "{method} {path}"
+        );
+        let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["status"], 404, "{method} {path}");
+    }
+}

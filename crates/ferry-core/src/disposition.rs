@@ -64,7 +64,10 @@ fn ascii_fallback(name: &str) -> String {
 }
 
 fn non_empty(name: &str) -> String {
-    let trimmed = name.trim().trim_start_matches('.').trim_start();
+    // Dots and white space in any order: " . .env" must not end up as ".env".
+    let trimmed = name
+        .trim_start_matches(|c: char| c == '.' || c.is_whitespace())
+        .trim_end();
     if trimmed.is_empty() {
         DEFAULT_NAME.to_owned()
     } else {
@@ -72,10 +75,54 @@ fn non_empty(name: &str) -> String {
     }
 }
 
-/// Bidirectional overrides and isolates, marks, and line separators.
+/// Bidirectional overrides and isolates, marks (the Arabic letter mark too), zero-width
+/// characters and line separators.
 fn is_invisible_format(c: char) -> bool {
     matches!(
         c,
-        '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+        '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The ASCII fallback and the decoded `filename*` of a header value.
+    fn names(value: &str) -> (String, String) {
+        let rest = value.strip_prefix("attachment; filename=\"").unwrap();
+        let (fallback, encoded) = rest.split_once("\"; filename*=UTF-8''").unwrap();
+        let full = percent_encoding::percent_decode_str(encoded)
+            .decode_utf8()
+            .unwrap();
+        (fallback.to_owned(), full.into_owned())
+    }
+
+    #[test]
+    fn dots_and_spaces_in_any_order_do_not_make_a_hidden_file() {
+        // Found by the filename fuzz target: the dots went first, then the spaces, and a dot
+        // that followed the spaces survived.
+        let (fallback, full) = names(&attachment(" . .hidden"));
+        assert_eq!((fallback.as_str(), full.as_str()), ("hidden", "hidden"));
+        let (fallback, full) = names(&attachment("\u{3000}.\t. .env"));
+        assert_eq!((fallback.as_str(), full.as_str()), ("env", "env"));
+        assert_eq!(names(&attachment(". . .")).1, "download");
+        assert_eq!(names(&attachment("a. .b. ")).1, "a. .b.");
+    }
+
+    #[test]
+    fn the_arabic_letter_mark_is_removed_like_other_bidi_marks() {
+        // Found by the filename fuzz target: U+061C changes the direction of what follows, as
+        // U+200E and U+200F do, but was kept.
+        let (fallback, full) = names(&attachment("abc\u{061C}d.pdf"));
+        assert_eq!((fallback.as_str(), full.as_str()), ("abcd.pdf", "abcd.pdf"));
+        assert_eq!(
+            names(&attachment("a\u{200E}b\u{200F}c\u{061C}d.pdf")).1,
+            "abcd.pdf"
+        );
+    }
 }

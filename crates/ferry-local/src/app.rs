@@ -212,6 +212,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     }
     let ferry = Arc::new(ferry);
 
+    let https = public_url.starts_with("https://");
     let portal_config = PortalConfig {
         public_url: public_url.clone(),
         issuer: issuer.clone(),
@@ -225,6 +226,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         .merge(idp.clone().router())
         .merge(adapters.routes)
         .merge(crate::portal::router(&options.web_dir, &portal_config))
+        .layer(axum::middleware::map_response(move |response| {
+            crate::portal::with_baseline_headers(https, response)
+        }))
         .layer(TraceLayer::new_for_http().make_span_with(request_span));
 
     let listener = tokio::net::TcpListener::bind(options.listen)

@@ -368,7 +368,7 @@ async fn listing(outbox: Arc<Outbox>) -> Result<Vec<MailSummary>, Response> {
 const PAGE_HEADERS: [(header::HeaderName, &str); 2] = [
     (
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'unsafe-inline'",
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
     ),
     (header::CACHE_CONTROL, "no-store"),
 ];

@@ -128,6 +128,45 @@ async fn with_security_headers(mut response: Response, csp: HeaderValue) -> Resp
     response
 }
 
+/// The policy of an HTML page that sets none of its own (the mail outbox, error pages): no
+/// script at all, nothing loaded from elsewhere, never framed.
+const FALLBACK_PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+                                 form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// What every response carries, whichever router answered it (API, identity provider, storage,
+/// outbox, portal), unless the router set its own: no MIME sniffing, no referrer, no framing, no
+/// powerful browser features, a strict policy (no script at all but the app's own), and where
+/// Ferry is served over HTTPS, HSTS for two years, so that a browser never again tries plain
+/// HTTP.
+pub async fn with_baseline_headers(https: bool, mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let is_page = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(if is_page {
+            FALLBACK_PAGE_CSP
+        } else {
+            // JSON and the like: should a browser ever render one, nothing in it may run.
+            "default-src 'none'; frame-ancestors 'none'"
+        }));
+    for (name, value) in SECURITY_HEADERS {
+        headers
+            .entry(HeaderName::from_static(name))
+            .or_insert(HeaderValue::from_static(value));
+    }
+    if https {
+        headers
+            .entry(header::STRICT_TRANSPORT_SECURITY)
+            .or_insert(HeaderValue::from_static(
+                "max-age=63072000; includeSubDomains",
+            ));
+    }
+    response
+}
+
 async fn not_built() -> Response {
     (
         StatusCode::SERVICE_UNAVAILABLE,

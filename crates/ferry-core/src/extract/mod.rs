@@ -26,6 +26,10 @@ pub struct ExtractLimits {
     /// inflates streams in memory without a limit of its own.
     pub max_stream_bytes: u64,
     pub max_inflated_bytes: u64,
+    /// Objects written out in the file (`N 0 obj`): lopdf takes time quadratic in their number
+    /// to load a file (each one counts lines from the start), about 15 s for 100,000 in a
+    /// release build. Objects packed in object streams do not count.
+    pub max_objects: usize,
 }
 
 impl Default for ExtractLimits {
@@ -36,9 +40,24 @@ impl Default for ExtractLimits {
             max_pdf_bytes: 64 * 1024 * 1024,
             max_stream_bytes: 16 * 1024 * 1024,
             max_inflated_bytes: 256 * 1024 * 1024,
+            max_objects: 25_000,
         }
     }
 }
+
+/// How deeply arrays and dictionaries may nest in what the PDF parser reads. lopdf recurses once
+/// per level (and so does dropping what it parsed), so without a bound a run of brackets
+/// exhausts any stack and aborts the whole process; real documents nest a few levels. Well
+/// above what the stray brackets of compressed data add up to, which the check counts too.
+pub(crate) const MAX_NESTING: usize = 4096;
+
+/// How long a page's chain of `Parent` nodes may be: lopdf climbs it recursively to find
+/// inherited resources. Its own page tree walk stops at the same depth.
+pub(crate) const MAX_PAGE_TREE_DEPTH: usize = 256;
+
+/// The stack of the thread that reads a PDF: room for [`MAX_NESTING`] levels of the parser, a
+/// few KiB each (tens in a debug build). Address space only; pages are used as needed.
+const PARSER_STACK_BYTES: usize = 256 * 1024 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExtractedText {
@@ -60,8 +79,16 @@ pub fn extract_pdf(path: &Path, limits: &ExtractLimits) -> anyhow::Result<Option
             limits.max_pdf_bytes
         );
     }
-    // lopdf indexes and unwraps on input it does not expect.
-    without_panics(|| pdf_text(path, limits))
+    // lopdf indexes and unwraps on input it does not expect, and recurses as deeply as the
+    // document nests: its own thread, with a stack sized for the nesting allowed.
+    let (path, limits) = (path.to_owned(), limits.clone());
+    std::thread::Builder::new()
+        .name("pdf-text".into())
+        .stack_size(PARSER_STACK_BYTES)
+        .spawn(move || without_panics(|| pdf_text(&path, &limits)))
+        .context("starting the PDF reader")?
+        .join()
+        .unwrap_or_else(|_| Err(anyhow!("the PDF reader failed")))
 }
 
 /// Runs `f`, turning a panic into an error. AssertUnwindSafe is sound here because nothing
@@ -119,6 +146,88 @@ fn check_expansion(pdf: &[u8], limits: &ExtractLimits) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Keeps every object but an object stream whose decoded content nests too deeply. lopdf
+/// uses what this returns for the objects inside object streams, and only the `None` for the
+/// others (object streams among them), which keep their own value.
+fn drop_deep_object_streams(
+    id: lopdf::ObjectId,
+    object: &mut lopdf::Object,
+) -> Option<(lopdf::ObjectId, lopdf::Object)> {
+    match object.as_stream() {
+        Ok(stream) => {
+            if stream.dict.has_type(b"ObjStm") {
+                let decoded = stream.decompressed_content();
+                let content = decoded.as_deref().unwrap_or(&stream.content);
+                if nesting_depth(content) > MAX_NESTING {
+                    return None;
+                }
+            }
+            Some((id, lopdf::Object::Null))
+        }
+        Err(_) => Some((id, object.clone())),
+    }
+}
+
+/// How many objects a PDF writes out: the `obj` keywords that follow a generation number.
+fn object_count(data: &[u8]) -> usize {
+    data.windows(5)
+        .filter(|w| w[0].is_ascii_digit() && &w[1..] == b" obj")
+        .count()
+}
+
+/// The deepest nesting of arrays and dictionaries in PDF syntax (a file, an object stream or a
+/// page's content), read as the parser reads it: literal and hexadecimal strings and comments
+/// hold no structure. Binary data (streams in a file, inline images in content) is read like
+/// the rest; its stray brackets come and go at random and add little.
+pub(crate) fn nesting_depth(data: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    while i < data.len() {
+        match data[i] {
+            b'%' => {
+                while i < data.len() && data[i] != b'\n' && data[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'(' => {
+                let mut open = 1;
+                i += 1;
+                while i < data.len() && open > 0 {
+                    match data[i] {
+                        b'\\' => i += 1,
+                        b'(' => open += 1,
+                        b')' => open -= 1,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            b'<' if data.get(i + 1) == Some(&b'<') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                i += 1;
+            }
+            b'>' if data.get(i + 1) == Some(&b'>') => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b'<' => {
+                while i < data.len() && data[i] != b'>' {
+                    i += 1;
+                }
+            }
+            b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    deepest
+}
+
 struct Counter(u64);
 
 impl std::io::Write for Counter {
@@ -135,7 +244,26 @@ impl std::io::Write for Counter {
 fn pdf_text(path: &Path, limits: &ExtractLimits) -> anyhow::Result<Option<ExtractedText>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     check_expansion(&bytes, limits)?;
-    let document = lopdf::Document::load_mem(&bytes).context("the file is not a readable PDF")?;
+    let objects = object_count(&bytes);
+    if objects > limits.max_objects {
+        bail!(
+            "the PDF writes out {objects} objects, above the {} that text extraction reads",
+            limits.max_objects
+        );
+    }
+    if nesting_depth(&bytes) > MAX_NESTING {
+        bail!(
+            "the PDF nests arrays or dictionaries more than {MAX_NESTING} levels deep; its text is not extracted"
+        );
+    }
+    // Object streams are parsed as they are loaded: the filter drops one that nests too deeply
+    // before the parser sees its content.
+    let document = lopdf::Reader {
+        buffer: &bytes,
+        document: lopdf::Document::new(),
+    }
+    .read(Some(drop_deep_object_streams))
+    .context("the file is not a readable PDF")?;
     drop(bytes);
     // lopdf has already tried the empty user password; still encrypted means a real password.
     if document.is_encrypted() {

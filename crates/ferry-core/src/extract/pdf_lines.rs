@@ -9,6 +9,11 @@ use std::collections::BTreeMap;
 /// The page's text, and the first error met: what could be decoded is kept.
 pub(super) fn page_text(document: &Document, page_id: ObjectId) -> (String, Option<lopdf::Error>) {
     let mut first_error = None;
+    // lopdf climbs the Parent chain recursively for inherited resources, and parses content
+    // recursively: both are bounded before lopdf sees them.
+    if let Err(e) = check_parents(document, page_id) {
+        return (String::new(), Some(e));
+    }
     let fonts = match document.get_page_fonts(page_id) {
         Ok(fonts) => fonts,
         Err(e) => return (String::new(), Some(e)),
@@ -23,10 +28,14 @@ pub(super) fn page_text(document: &Document, page_id: ObjectId) -> (String, Opti
             }
         })
         .collect();
-    let content = match document
-        .get_page_content(page_id)
-        .and_then(|data| Content::decode(&data))
-    {
+    let content = match document.get_page_content(page_id).and_then(|data| {
+        if super::nesting_depth(&data) > super::MAX_NESTING {
+            return Err(lopdf::Error::Syntax(
+                "the page's content nests arrays or dictionaries too deeply".into(),
+            ));
+        }
+        Content::decode(&data)
+    }) {
         Ok(content) => content,
         Err(e) => return (String::new(), Some(e)),
     };
@@ -74,6 +83,24 @@ pub(super) fn page_text(document: &Document, page_id: ObjectId) -> (String, Opti
         }
     }
     (text, first_error)
+}
+
+/// Fails when the page's chain of Parent nodes is longer than any real page tree.
+fn check_parents(document: &Document, page_id: ObjectId) -> lopdf::Result<()> {
+    let mut node = page_id;
+    for _ in 0..=super::MAX_PAGE_TREE_DEPTH {
+        match document
+            .get_dictionary(node)
+            .and_then(|d| d.get(b"Parent"))
+            .and_then(Object::as_reference)
+        {
+            Ok(parent) => node = parent,
+            Err(_) => return Ok(()),
+        }
+    }
+    Err(lopdf::Error::Syntax(
+        "the page hangs from a page tree deeper than any real document's".into(),
+    ))
 }
 
 fn show(text: &mut String, encoding: &Encoding, operands: &[Object]) -> lopdf::Result<()> {

@@ -454,3 +454,167 @@ fn lines_of_a_text_block_stay_apart() {
         "Service contract between Alice and Bob\nSigned on the first of March\nWitnessed\nby CarolPage one\n"
     );
 }
+
+/// A PDF of these objects, numbered from 1 (the first is the catalog), with a correct xref
+/// table: for structures lopdf would not write.
+fn raw_pdf(objects: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = b"%PDF-1.5\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for offset in offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn stream_object(dict: &str, content: &[u8]) -> Vec<u8> {
+    let mut out = format!("<< {dict} /Length {} >>\nstream\n", content.len()).into_bytes();
+    out.extend_from_slice(content);
+    out.extend_from_slice(b"\nendstream");
+    out
+}
+
+fn nested(levels: usize, inner: &str) -> String {
+    format!("{}{inner}{}", "[".repeat(levels), "]".repeat(levels))
+}
+
+const ONE_PAGE: [&str; 3] = [
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    "<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+];
+const HELVETICA: &str = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>";
+
+#[test]
+fn nesting_is_measured_as_the_parser_reads_it() {
+    assert_eq!(nesting_depth(b"<< /A [ [ 1 ] << /B [] >> ] >>"), 4);
+    assert_eq!(nesting_depth(b"[(]]]) (((]))) [] ] "), 2);
+    assert_eq!(nesting_depth(b"[ (\\( [[[[) % [[[[[\n <5b5b5b> ]"), 1);
+    assert_eq!(
+        nesting_depth(b"]]]] [ ]"),
+        1,
+        "stray closers do not go below zero"
+    );
+    assert_eq!(nesting_depth(nested(10_000, "(x)").as_bytes()), 10_000);
+}
+
+/// Found by the attack suite: a few hundred nested arrays overflowed the stack of the thread
+/// reading the PDF, which aborts the whole process (and, retried, aborts it again).
+#[test]
+fn deep_nesting_is_refused_before_the_parser_recurses() {
+    let deep = nested(100_000, "");
+    let deflate = |bytes: &[u8]| {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(bytes).unwrap();
+        z.finish().unwrap()
+    };
+    // In a page's content, compressed.
+    let content = format!("BT /F1 12 Tf {} TJ ET", nested(100_000, "(Deep)"));
+    let mut objects: Vec<Vec<u8>> = ONE_PAGE.iter().map(|o| o.as_bytes().to_vec()).collect();
+    objects.push(HELVETICA.as_bytes().to_vec());
+    objects.push(stream_object(
+        "/Filter /FlateDecode",
+        &deflate(content.as_bytes()),
+    ));
+    let f = file(&raw_pdf(&objects));
+    let err = extract_pdf(f.path(), &ExtractLimits::default()).unwrap_err();
+    assert!(format!("{err:#}").contains("too deeply"), "{err:#}");
+
+    // In an object of the file itself.
+    objects[4] = stream_object("", b"BT /F1 12 Tf (Shallow) Tj ET");
+    objects.push(deep.clone().into_bytes());
+    let f = file(&raw_pdf(&objects));
+    let err = extract_pdf(f.path(), &ExtractLimits::default()).unwrap_err();
+    assert!(err.to_string().contains("levels deep"), "{err}");
+
+    // Compressed in an object stream: the stream is dropped, the rest is read.
+    objects.pop();
+    let header = "6 0 ";
+    objects.push(stream_object(
+        &format!(
+            "/Type /ObjStm /N 1 /First {} /Filter /FlateDecode",
+            header.len()
+        ),
+        &deflate(format!("{header}{deep}").as_bytes()),
+    ));
+    let f = file(&raw_pdf(&objects));
+    let text = extract_pdf(f.path(), &ExtractLimits::default())
+        .unwrap()
+        .expect("the page's text");
+    assert_eq!(text.pages[0].trim(), "Shallow");
+}
+
+/// Found by the attack suite: a page whose Parent chain climbs thousands of levels overflowed
+/// the stack in lopdf's recursive search for inherited resources. (lopdf loads a file in time
+/// quadratic in its objects, hence no more levels here.)
+#[test]
+fn a_page_hanging_from_an_endless_page_tree_is_not_read() {
+    let depth = 5_000;
+    let (first, page) = (3, 3 + depth);
+    let mut objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        format!("<< /Type /Pages /Kids [{first} 0 R {page} 0 R] /Count 2 >>").into_bytes(),
+    ];
+    for level in 0..depth {
+        let id = first + level;
+        let parent = if level == 0 { 2 } else { id - 1 };
+        objects.push(
+            format!(
+                "<< /Type /Pages /Kids [{} 0 R] /Parent {parent} 0 R /Count 1 >>",
+                id + 1
+            )
+            .into_bytes(),
+        );
+    }
+    objects.push(
+        format!(
+            "<< /Type /Page /Parent {} 0 R /Resources << /Font << /F1 {} 0 R >> >> /Contents {} 0 R >>",
+            page - 1,
+            page + 1,
+            page + 2
+        )
+        .into_bytes(),
+    );
+    objects.push(HELVETICA.as_bytes().to_vec());
+    objects.push(stream_object("", b"BT /F1 12 Tf (Deep) Tj ET"));
+    let f = file(&raw_pdf(&objects));
+    let err = extract_pdf(f.path(), &ExtractLimits::default()).unwrap_err();
+    assert!(format!("{err:#}").contains("page tree"), "{err:#}");
+}
+
+#[test]
+fn a_pdf_with_too_many_objects_is_not_parsed() {
+    let mut doc = pdf(&[Some("Hello many objects")]);
+    for i in 0..300 {
+        doc.add_object(Object::Integer(i));
+    }
+    let bytes = save(&mut doc);
+    assert!(object_count(&bytes) > 300, "{}", object_count(&bytes));
+    let f = file(&bytes);
+    let few = ExtractLimits {
+        max_objects: 300,
+        ..ExtractLimits::default()
+    };
+    let err = extract_pdf(f.path(), &few).unwrap_err().to_string();
+    assert!(err.contains("objects"), "{err}");
+    let text = extract_pdf(f.path(), &ExtractLimits::default())
+        .unwrap()
+        .unwrap();
+    assert!(text.pages[0].contains("Hello many objects"));
+}

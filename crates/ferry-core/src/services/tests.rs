@@ -658,6 +658,11 @@ async fn create_refuses_bad_requests_and_stores_nothing() {
             request(vec!["not an address".into()], vec![file()]),
             "recipients",
         ),
+        // A Cyrillic 'а' in the domain: a look-alike of bob@example.com.
+        (
+            request(vec!["bob@ex\u{430}mple.com".into()], vec![file()]),
+            "xn--",
+        ),
         (request(bob(), vec![]), "files"),
         (
             request(

@@ -107,6 +107,16 @@ impl Ferry {
         for raw in &request.recipients {
             let email =
                 EmailAddress::parse(raw).map_err(|e| Error::invalid(format!("recipients: {e}")))?;
+            // A look-alike letter from another script (a Cyrillic 'а' in "exаmple.com") is how a
+            // recipient list is spoofed; and mail services take ASCII addresses only, with an
+            // international domain in its xn-- form.
+            if !email.as_str().is_ascii() {
+                return Err(Error::invalid(format!(
+                    "recipients: '{}' has letters outside ASCII; write an international domain \
+                     in its xn-- form",
+                    email.as_str().escape_default()
+                )));
+            }
             recipients.insert(email);
         }
         let subject = clean_text(&request.subject, 200, false)

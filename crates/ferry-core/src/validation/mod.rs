@@ -300,6 +300,12 @@ fn detect(size: u64, prefix: &[u8], tail: Tail) -> DetectedType {
         return DetectedType::Empty;
     }
     match tail {
+        // An archive that PDF readers would open too (its first entry, stored, starts with a PDF
+        // header) is one file read as two types: neither is trusted.
+        Tail::Zip(_) if sniff::pdf_reader_would_open(prefix) => {
+            tracing::debug!("a ZIP archive with a PDF header in its first KiB");
+            DetectedType::Unknown
+        }
         Tail::Zip(ring) => {
             let tail = ring.into_contiguous();
             let tail_start = size - tail.len() as u64;

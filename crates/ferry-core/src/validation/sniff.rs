@@ -25,7 +25,7 @@ pub(super) fn detect(prefix: &[u8], complete: bool) -> DetectedType {
     }
     // Checked after the script and markup tests so that a polyglot with a PDF header a few
     // lines in is not waved through as a PDF.
-    if has_pdf_header(&prefix[..prefix.len().min(PDF_HEADER_WINDOW + 6)]) {
+    if pdf_reader_would_open(prefix) {
         return DetectedType::Pdf;
     }
     match decode(prefix, complete, false) {
@@ -102,6 +102,11 @@ fn binary_magic(p: &[u8]) -> Option<DetectedType> {
         return None;
     };
     Some(t)
+}
+
+/// Whether a PDF reader would take the object for a PDF: a header within its first KiB.
+pub(super) fn pdf_reader_would_open(prefix: &[u8]) -> bool {
+    has_pdf_header(&prefix[..prefix.len().min(PDF_HEADER_WINDOW + 6)])
 }
 
 /// `%PDF-` followed by a version number, so prose that mentions the marker is not a PDF.

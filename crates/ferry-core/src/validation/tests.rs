@@ -328,6 +328,35 @@ fn an_office_file_with_odd_entries_is_still_an_office_file() {
     assert_eq!(detect(&bytes), DetectedType::Docx);
 }
 
+/// Found by the attack suite: a valid .docx whose first entry, stored, starts with a PDF
+/// header was accepted as a .docx, although PDF readers open it as a PDF.
+#[test]
+fn an_office_file_that_pdf_readers_would_open_is_neither() {
+    let polyglot = build_zip(
+        &[
+            stored("a", &minimal_pdf()),
+            deflated("[Content_Types].xml", CONTENT_TYPES),
+            deflated("word/document.xml", XML),
+        ],
+        "",
+        false,
+    );
+    assert_eq!(detect(&polyglot), DetectedType::Unknown);
+    // Further in than a PDF reader looks, a PDF is just an entry of the archive.
+    let padding = vec![b'x'; 2048];
+    let later = build_zip(
+        &[
+            stored("padding", &padding),
+            stored("a.pdf", &minimal_pdf()),
+            deflated("[Content_Types].xml", CONTENT_TYPES),
+            deflated("word/document.xml", XML),
+        ],
+        "",
+        false,
+    );
+    assert_eq!(detect(&later), DetectedType::Docx);
+}
+
 #[test]
 fn a_zip_without_the_office_parts_is_a_zip() {
     let policy = TypePolicy::default();

@@ -113,7 +113,7 @@ async fn download(
     // The portal's origin serves these bytes: should a browser render them anyway, no script runs.
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
+        HeaderValue::from_static("default-src 'none'; sandbox; frame-ancestors 'none'"),
     );
     Ok(response)
 }

@@ -25,6 +25,10 @@ pub struct TestApp {
     /// Flags and environment beyond the defaults, e.g. `--backend aws`.
     extra_args: Vec<String>,
     extra_env: Vec<(String, String)>,
+    /// Where ferry-local's log goes, when a test reads it; the test's own stderr otherwise.
+    log_path: Option<PathBuf>,
+    /// `--allow-private-targets`: deliveries to the test's own listeners on 127.0.0.1.
+    allow_private_targets: bool,
 }
 
 fn free_port() -> u16 {
@@ -64,7 +68,47 @@ pub async fn spawn_configured(
         workers,
         extra_args,
         extra_env,
+        log_path: None,
+        allow_private_targets: true,
     };
+    app.start().await;
+    app
+}
+
+/// Like [`spawn_configured`], with ferry-local's log (at `info`, as in production) kept in a
+/// file the test can read with [`TestApp::log`]. (For the security suite, which shares this file.)
+#[allow(dead_code)]
+pub async fn spawn_logged(extra_args: Vec<String>, extra_env: Vec<(String, String)>) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut extra_env = extra_env;
+    extra_env.insert(0, ("FERRY_LOG".into(), "info".into()));
+    let mut app = TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        port,
+        data_dir: dir.path().join("data"),
+        log_path: Some(dir.path().join("ferry-local.log")),
+        _dir: Some(dir),
+        child: None,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        workers: 2,
+        extra_args,
+        extra_env,
+        allow_private_targets: true,
+    };
+    app.start().await;
+    app
+}
+
+/// Like [`spawn_logged`], with deliveries guarded as in production: public HTTPS targets only.
+#[allow(dead_code)]
+pub async fn spawn_logged_guarded(extra_args: Vec<String>) -> TestApp {
+    let mut app = spawn_logged(extra_args, Vec::new()).await;
+    app.kill_hard();
+    app.allow_private_targets = false;
     app.start().await;
     app
 }
@@ -75,8 +119,11 @@ impl TestApp {
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])
             .arg("--data-dir")
             .arg(&self.data_dir)
+            .args(
+                self.allow_private_targets
+                    .then_some("--allow-private-targets"),
+            )
             .args([
-                "--allow-private-targets",
                 "--workers",
                 &self.workers.to_string(),
                 "--sweep-seconds",
@@ -88,7 +135,16 @@ impl TestApp {
             .args(&self.extra_args)
             .envs(self.extra_env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(match &self.log_path {
+                Some(path) => Stdio::from(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .unwrap(),
+                ),
+                None => Stdio::inherit(),
+            })
             .spawn()
             .expect("starting ferry-local");
         self.child = Some(child);
@@ -141,6 +197,28 @@ impl TestApp {
             }
             assert!(Instant::now() < deadline, "ferry-local ignored SIGTERM");
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// What ferry-local has logged so far (only for an app from [`spawn_logged`]).
+    #[allow(dead_code)]
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path.as_ref().expect("spawned with spawn_logged"))
+            .unwrap_or_default()
+    }
+
+    /// Fails if the log holds any of `secrets` (tokens, codes, passwords, document text).
+    #[allow(dead_code)]
+    pub fn assert_log_free_of(&self, secrets: &[&str]) {
+        let log = self.log();
+        assert!(!log.is_empty(), "ferry-local logged nothing at all");
+        for secret in secrets.iter().filter(|s| !s.is_empty()) {
+            assert!(
+                !log.contains(secret),
+                "the log holds a secret ({} chars starting {:?})",
+                secret.len(),
+                secret.chars().take(4).collect::<String>()
+            );
         }
     }
 

@@ -110,9 +110,14 @@ def routes_of(source: str) -> tuple[set[tuple[str, str]], list[str]]:
     found: set[tuple[str, str]] = set()
     for m in ROUTE_START.finditer(source):
         path = m.group("path")
-        chain, _ = top_level(source, m.end())
+        chain, end = top_level(source, m.end())
         # rustfmt puts a trailing comma after the last argument of a multi-line call.
         chain = chain.strip().rstrip(",")
+        # A path that answers every method with the not-found problem, as unknown paths do, is
+        # not an operation (the API's root with a trailing slash, which nesting leaves out).
+        handler = source[m.end() : end].strip().rstrip(",")
+        if re.fullmatch(r"(axum::routing::)?any\(\|\|\s*async\s*\{\s*not_found\(\)\s*\}\)", handler):
+            continue
         # `post().get()` → calls `post(`, `.get(`; each `(` at the top level ends one call.
         methods = []
         for piece in re.split(r"\(\)", chain):

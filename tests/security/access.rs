@@ -193,16 +193,11 @@ async fn t07_code_brute_force_locks_the_link() {
     // Nothing was granted: Bob is still only notified, and the trail shows no verification.
     let (_, seen) = app.get(&format!("/api/v1/transfers/{tid}"), &alice).await;
     assert_eq!(seen["recipients"][0]["status"], "notified");
-    let (_, events) = app
-        .get(&format!("/api/v1/transfers/{tid}/events"), &alice)
-        .await;
-    let actions: Vec<&str> = events["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    assert!(!actions.contains(&"access.verified"), "{actions:?}");
+    let actions = app.audit_actions(&alice, tid).await;
+    assert!(
+        !actions.iter().any(|a| a == "access.verified"),
+        "{actions:?}"
+    );
     assert_eq!(
         actions
             .iter()

@@ -514,6 +514,20 @@ impl TestApp {
         }
     }
 
+    /// The actions of a transfer's audit trail, oldest first, as `token` may read it.
+    pub async fn audit_actions(&self, token: &str, tid: &str) -> Vec<String> {
+        let (status, events) = self
+            .get(&format!("/api/v1/transfers/{tid}/events"), token)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{events}");
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// A JSON document anyone may read (discovery, the portal's config, the outbox).
     pub async fn public_json(&self, path: &str) -> Value {
         self.http

@@ -2,6 +2,7 @@
 //! `filename*` parameter): a quoted ASCII fallback that cannot break out of its quotes or the
 //! header, and the name itself in UTF-8, percent-encoded.
 
+use crate::values::is_invisible_format;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// Long enough for any real document name, short enough for every file system.
@@ -73,19 +74,6 @@ fn non_empty(name: &str) -> String {
     } else {
         trimmed.to_owned()
     }
-}
-
-/// Bidirectional overrides and isolates, marks (the Arabic letter mark too), zero-width
-/// characters and line separators.
-fn is_invisible_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{061C}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{2028}'..='\u{202E}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{FEFF}'
-    )
 }
 
 #[cfg(test)]

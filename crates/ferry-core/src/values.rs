@@ -151,21 +151,30 @@ impl Role {
     }
 }
 
-/// Text a person typed (a name, a subject, a message): bounded, with control characters and
-/// bidi overrides removed so that it displays as what it is.
+/// Text a person typed (a name, a subject, a message): bounded, with control characters, bidi
+/// overrides and other invisible formatting removed so that it displays as what it is.
 pub fn clean_text(raw: &str, max_chars: usize, multiline: bool) -> Result<String, String> {
     if raw.chars().count() > max_chars {
         return Err(format!("at most {max_chars} characters"));
     }
     let cleaned: String = raw
         .chars()
-        .filter(|&c| (multiline && c == '\n') || !(c.is_control() || is_bidi_control(c)))
+        .filter(|&c| (multiline && c == '\n') || !(c.is_control() || is_invisible_format(c)))
         .collect();
     Ok(cleaned.trim().to_owned())
 }
 
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+/// Bidirectional overrides and isolates, marks (the Arabic letter mark too), zero-width
+/// characters and line separators: they change how text around them displays, or hide.
+pub(crate) fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 #[cfg(test)]
@@ -213,5 +222,10 @@ mod tests {
         assert_eq!(clean_text("a\nb", 100, true).unwrap(), "a\nb");
         assert_eq!(clean_text("a\nb", 100, false).unwrap(), "ab");
         assert!(clean_text(&"x".repeat(11), 10, false).is_err());
+        // Zero-width characters, line separators and the byte order mark hide or break lines.
+        assert_eq!(
+            clean_text("pay\u{200B}ment\u{2028}Bcc: x\u{FEFF}", 100, true).unwrap(),
+            "paymentBcc: x"
+        );
     }
 }

@@ -9,42 +9,24 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use rsa::pkcs1::EncodeRsaPublicKey;
-use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use rsa::traits::PublicKeyParts;
 use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// An RSA key that is not the identity provider's: whatever it signs must be refused.
-const FOREIGN_KEY: &str = "-----BEGIN PRIVATE KEY-----
-MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCeE6I1j2prPD/t
-/pBaNaD9xuAkMDbya4qqJ+IV8xpJwOQHtKWfpMBx9MBlB2r/buNQH8P1GdP1Jbfe
-1xzNcXLsr0J9GzwJ1PqpHqpQmMrZvQpfZ6bAgANLFxPiiDT5IPwwBEcdp65defk+
-iC+0N3yJ49+VlOihpjPc5pS73OU7ys+s2HL8FuQ4/9cro592NytgSDbxUrTDKIzo
-dWgLLQLmx+86/AqO7do6GjRuK51GTBsovk8cGxD6EqCZl+AdbQxDMVlMwUcAyB28
-KeHAVz2foeJ2dlR/vFnOo1cIRfKvXyA9Dn7l8XZp6M0slnZYFltTJ0TjCrsqcX79
-cb9WCJ+JAgMBAAECggEAK3tFFCyF3kdtYl6ygE3eIdBRmUK16orQUquz0cvUAFOR
-pdj38ejUksP7JA8dTHPJDSIfuczH89fTMvXC03QQY7B1von+QsoVxO1NdewBaFFK
-iCGvyaWswjvv2VEUGS8Mj3ytvyd/m/DQMXYugQj+NcO7nZ6fOs/H1kyKvv4tA/v/
-pA9bLiOaaM42221FlBotB7L0wgOfKwdHMz2KHcNrGjmRnfFUEZkEO7NE7yHmqt62
-qOYoUlqShggknJN54m5KHnSP8kFHLn7LOMp677i5Abdl23kqkjT0fgj19K+Lt0AC
-F/z/zra8Kew3E7WGlsYPImcsE5Z1w4XktMlgWecsbQKBgQDXcgQD8+pdQ6QxR+Hw
-fEZjRAAoNUf4KsYysiY1GQQV0Lo2MXbyYw4Igya2Jn0csk++fNoO1gVAvKAeM3ho
-mWw0XBVZnHqfS2bMno0JUAuHa+LM7KqbYVEV5UMUmn3bbfsm6xKYhJhm8ybJE8LO
-3741vE1IxoU22adHYywMS2qLOwKBgQC71RvRfnwhN5xS4/B5t7Jd461C0u2t1M2C
-YRJxQVnOvmyk3Vdz1uFtIjB6K5SS//p3O5CeY+T6bCFmFhXVBAzvS5mANaI3aS2o
-bcf2nNzyyo3w2ExTdp0LNR4GyjyW6RCRKBNkIiyriXDfN+ApNJjDJ/djWwMed4Gp
-VAFDYCusCwKBgQChgl20QOSO6ihqsUKVr/RscgvUGK1NQ3O1iYvO/mPrnsAZ5FcR
-OmTIyNj6cDwWiS3y1VH7EUJ6120JdvhrIajWT7nJpd7fD/2Oo8WDF7is2pn5meoD
-9Z591ZLGHVMAbqB6+nrET5KYiuumjePahiznx7QAPKKdDemzQItC5D6JBQKBgEAx
-nyZD8ixwEw8JM+CFdYI9E7Po3q4wMmRCxMjMKuNLlVnrA75lS/m+W48FYeuzbGhf
-hRd80H79gZSgK6n3jmwiDD4TFnOVkLMlgde42JJpw4Tyh3Nm8FkqOC7d40M4OB9D
-8Qyh2V5uxJKlSAkNHsBj4lqkejZpZXj3as8aCRLtAoGBALlrS0sQInln7+/JAXxk
-sMdKSvGsR8l5bo/H+qq0T3XPVcrGCCrS60mTsg6KtKhiZsTe/XkOp/vjiWyyyqZk
-IJR9E45o0cTrZdqKA1zY3Ugh5JKdxUkKZ3E9Py4JEOsHR2KNNR8pTO4GtPkpfA4G
-vlRH5yN+EHJqkkgYuZvzTOGv
------END PRIVATE KEY-----
-";
+/// An RSA key that is not the identity provider's, made once per run: whatever it signs must be
+/// refused.
+fn foreign_key() -> &'static RsaPrivateKey {
+    static KEY: std::sync::OnceLock<RsaPrivateKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap())
+}
+
+/// [`foreign_key`] as jsonwebtoken signs with it.
+fn foreign_encoding_key() -> EncodingKey {
+    let pem = foreign_key().to_pkcs8_pem(LineEnding::LF).unwrap();
+    EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap()
+}
 
 /// Forged access tokens (`alg: none`, HMAC keyed with the issuer's public key, a stranger's key,
 /// wrong or changed claims, stale) all get 401 with `WWW-Authenticate`; the holder is unaffected.
@@ -65,7 +47,7 @@ async fn t01_forged_access_tokens_are_refused() {
     let claims = jwt_payload(&alice);
     let kid = jwt_header(&alice)["kid"].as_str().unwrap().to_owned();
     let real_key = idp_key(&app);
-    let foreign = EncodingKey::from_rsa_pem(FOREIGN_KEY.as_bytes()).unwrap();
+    let foreign = foreign_encoding_key();
     let with = |changes: Value| {
         let mut c = claims.clone();
         for (k, v) in changes.as_object().unwrap() {
@@ -137,9 +119,7 @@ async fn t01_forged_access_tokens_are_refused() {
         jwks_text.clone().into_bytes(),
     ];
 
-    let foreign_public = RsaPrivateKey::from_pkcs8_pem(FOREIGN_KEY)
-        .unwrap()
-        .to_public_key();
+    let foreign_public = foreign_key().to_public_key();
     let mut with_jwk = Header::new(Algorithm::RS256);
     with_jwk.kid = Some(kid.clone());
     with_jwk.jku = Some("http://127.0.0.1:9/jwks.json".into());
@@ -427,7 +407,7 @@ async fn t02_a_flood_of_unknown_kids_does_not_lock_out_real_tokens() {
     let (password, tokens) = member(&app, &admin, "alice@example.org").await;
     let alice = tokens["access_token"].as_str().unwrap().to_owned();
     let claims = jwt_payload(&alice);
-    let foreign = EncodingKey::from_rsa_pem(FOREIGN_KEY.as_bytes()).unwrap();
+    let foreign = foreign_encoding_key();
     let real_key = idp_key(&app);
 
     let mut kids: Vec<String> = (0..300)

@@ -52,25 +52,7 @@ pub async fn spawn_configured(
     extra_args: Vec<String>,
     extra_env: Vec<(String, String)>,
 ) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("data");
-    let port = free_port();
-    let mut app = TestApp {
-        base: format!("http://127.0.0.1:{port}"),
-        port,
-        data_dir,
-        _dir: Some(dir),
-        child: None,
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        workers,
-        extra_args,
-        extra_env,
-        log_path: None,
-        allow_private_targets: true,
-    };
+    let mut app = TestApp::new(workers, extra_args, extra_env);
     app.start().await;
     app
 }
@@ -79,26 +61,7 @@ pub async fn spawn_configured(
 /// file the test can read with [`TestApp::log`]. (For the security suite, which shares this file.)
 #[allow(dead_code)]
 pub async fn spawn_logged(extra_args: Vec<String>, extra_env: Vec<(String, String)>) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut extra_env = extra_env;
-    extra_env.insert(0, ("FERRY_LOG".into(), "info".into()));
-    let mut app = TestApp {
-        base: format!("http://127.0.0.1:{port}"),
-        port,
-        data_dir: dir.path().join("data"),
-        log_path: Some(dir.path().join("ferry-local.log")),
-        _dir: Some(dir),
-        child: None,
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        workers: 2,
-        extra_args,
-        extra_env,
-        allow_private_targets: true,
-    };
+    let mut app = TestApp::logged(extra_args, extra_env);
     app.start().await;
     app
 }
@@ -106,14 +69,43 @@ pub async fn spawn_logged(extra_args: Vec<String>, extra_env: Vec<(String, Strin
 /// Like [`spawn_logged`], with deliveries guarded as in production: public HTTPS targets only.
 #[allow(dead_code)]
 pub async fn spawn_logged_guarded(extra_args: Vec<String>) -> TestApp {
-    let mut app = spawn_logged(extra_args, Vec::new()).await;
-    app.kill_hard();
+    let mut app = TestApp::logged(extra_args, Vec::new());
     app.allow_private_targets = false;
     app.start().await;
     app
 }
 
 impl TestApp {
+    /// Not started yet: a free port and a fresh data dir.
+    fn new(workers: usize, extra_args: Vec<String>, extra_env: Vec<(String, String)>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            data_dir: dir.path().join("data"),
+            _dir: Some(dir),
+            child: None,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            workers,
+            extra_args,
+            extra_env,
+            log_path: None,
+            allow_private_targets: true,
+        }
+    }
+
+    /// Not started yet, with its log going to a file beside the data dir.
+    fn logged(extra_args: Vec<String>, mut extra_env: Vec<(String, String)>) -> Self {
+        extra_env.insert(0, ("FERRY_LOG".into(), "info".into()));
+        let mut app = Self::new(2, extra_args, extra_env);
+        app.log_path = Some(app.data_dir.with_file_name("ferry-local.log"));
+        app
+    }
+
     pub async fn start(&mut self) {
         let child = Command::new(env!("CARGO_BIN_EXE_ferry-local"))
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])

@@ -1,9 +1,9 @@
 //! The built function binaries under the Runtime API emulator, fed the recorded events in
 //! `tests/fixtures/`: each starts, handles its event and answers as Lambda expects.
 
-use crate::issuer::TestIssuer;
-use crate::runtime_api::{Outcome, RuntimeApi};
-use crate::stack::Stack;
+use ferry_testbed::issuer::TestIssuer;
+use ferry_testbed::runtime_api::{Outcome, RuntimeApi};
+use ferry_testbed::stack::Stack;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

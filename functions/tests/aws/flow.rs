@@ -3,8 +3,6 @@
 //! the queues as Lambda's SQS integration would, emails read back from SES, a download
 //! through a presigned GET, and the purge checked by listing the bucket.
 
-use crate::issuer::TestIssuer;
-use crate::stack::Stack;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use base64::Engine;
@@ -12,15 +10,23 @@ use base64::engine::general_purpose::STANDARD;
 use ferry_core::ports::NewUser;
 use ferry_core::services::Ferry;
 use ferry_core::values::{EmailAddress, Role as UserRole};
+use ferry_functions::environment::Environment;
 use ferry_functions::jobs::Retries;
 use ferry_functions::wiring::{self, Role};
 use ferry_functions::{events, http};
 use ferry_moto::{moto, s3_client, sdk_config, sqs_client};
+use ferry_testbed::issuer::TestIssuer;
+use ferry_testbed::stack::Stack;
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use std::sync::Arc;
 use tower::ServiceExt;
+
+/// The environment the template gives the functions of this stack.
+fn environment(stack: &Stack) -> Environment {
+    Environment::from_lookup(|name| stack.vars.get(name).cloned()).unwrap()
+}
 
 const MIB: usize = 1024 * 1024;
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde\0\0\0\x0cIDATx\x9cc\xf8\xff\xff?\0\x05\xfe\x02\xfe\xa7\x35\x81\x84\0\0\0\0IEND\xaeB`\x82";
@@ -256,7 +262,7 @@ fn doc<'a>(transfer: &'a Value, name: &str) -> &'a Value {
 async fn send_receive_and_purge_on_the_aws_adapters() {
     let issuer = TestIssuer::start().await;
     let stack = Stack::create(&issuer).await;
-    let env = stack.environment();
+    let env = environment(&stack);
     let sdk = sdk_config().await;
     let api: Arc<Ferry> = wiring::ferry(&env, &sdk, Role::Api).await.unwrap();
     let worker = wiring::ferry(&env, &sdk, Role::Worker).await.unwrap();
@@ -505,7 +511,7 @@ async fn send_receive_and_purge_on_the_aws_adapters() {
 async fn an_outside_issuer_names_its_users_itself() {
     let issuer = TestIssuer::start().await;
     let stack = Stack::create(&issuer).await;
-    let mut env = stack.environment();
+    let mut env = environment(&stack);
     env.user_source = ferry_core::config::UserSource::Token;
     let api = wiring::ferry(&env, &sdk_config().await, Role::AdminApi)
         .await

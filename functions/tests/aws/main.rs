@@ -3,6 +3,3 @@
 
 mod binaries;
 mod flow;
-mod issuer;
-mod runtime_api;
-mod stack;

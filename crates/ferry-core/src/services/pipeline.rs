@@ -15,7 +15,7 @@ use crate::ports::{Job, OutgoingMail, object_key, parse_object_key, text_key};
 use crate::scan::{ScanError, ScanVerdict, display_signature};
 use crate::services::transfers::StoredText;
 use crate::tokens;
-use crate::validation::{Inspector, TypeVerdict};
+use crate::validation::{StreamInspection, TypeVerdict, inspect_stream};
 use crate::values::{ContentMd5, EmailAddress};
 use futures_util::StreamExt;
 use sha2::{Digest as _, Sha256};
@@ -155,28 +155,24 @@ impl Ferry {
         md5: &ContentMd5,
         declared_type: &str,
     ) -> Result<Option<Verdict>> {
-        let Some(mut stream) = self.ports.store.get(key).await? else {
+        let Some(stream) = self.ports.store.get(key).await? else {
             return Ok(None);
         };
         let max = declared_size.min(self.settings.limits.max_file_bytes);
-        let mut inspector = Inspector::new();
-        let mut seen: u64 = 0;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(anyhow::Error::from)?;
-            seen += chunk.len() as u64;
-            if seen > max {
-                // No need to read the rest of an object that is already too large.
-                let partial = inspector.finish();
+        let inspection = match inspect_stream(stream, max)
+            .await
+            .map_err(anyhow::Error::from)?
+        {
+            StreamInspection::Complete(inspection) => inspection,
+            StreamInspection::TooLarge { detected } => {
                 return Ok(Some(Verdict {
                     outcome: Err(RejectReason::TooLarge),
-                    detected: partial.detected,
+                    detected,
                     sha256: String::new(),
                     detail: None,
                 }));
             }
-            inspector.update(&chunk);
-        }
-        let inspection = inspector.finish();
+        };
         let sha256 = hex::encode(inspection.sha256);
         let outcome = if inspection.size == 0 {
             Err(RejectReason::Empty)

@@ -7,6 +7,9 @@
 
 mod archive;
 mod sniff;
+mod stream;
+
+pub use stream::{StreamInspection, inspect_stream};
 
 #[cfg(test)]
 mod tests;
@@ -190,21 +193,12 @@ pub struct Inspection {
     pub detected: DetectedType,
 }
 
-/// Computes an [`Inspection`] from the bytes of an object fed in chunks of any size.
+/// Computes an [`Inspection`] from the bytes of an object fed in chunks of any size, on the
+/// caller's thread. [`inspect_stream`] does the same with the two digests on threads of their own.
 pub struct Inspector {
-    size: u64,
+    sniffer: Sniffer,
     md5: Md5,
     sha256: Sha256,
-    prefix: Vec<u8>,
-    tail: Tail,
-    tail_cap: usize,
-}
-
-enum Tail {
-    /// Fewer than 4 bytes seen: cannot tell yet whether this is a ZIP.
-    Undecided,
-    NotZip,
-    Zip(Ring),
 }
 
 impl Default for Inspector {
@@ -223,21 +217,69 @@ impl Inspector {
     #[doc(hidden)]
     pub fn with_tail_capacity(tail_cap: usize) -> Self {
         Self {
-            size: 0,
+            sniffer: Sniffer::with_tail_capacity(tail_cap),
             md5: Md5::new(),
             sha256: Sha256::new(),
+        }
+    }
+
+    pub fn update(&mut self, chunk: &[u8]) {
+        self.md5.update(chunk);
+        self.sha256.update(chunk);
+        self.sniffer.update(chunk);
+    }
+
+    pub fn finish(self) -> Inspection {
+        let (size, detected) = self.sniffer.finish();
+        Inspection {
+            size,
+            md5: self.md5.finalize().into(),
+            sha256: self.sha256.finalize().into(),
+            detected,
+        }
+    }
+
+    /// Capacities of the buffers kept across chunks: (prefix, tail).
+    #[cfg(test)]
+    fn retained_capacity(&self) -> (usize, usize) {
+        self.sniffer.retained_capacity()
+    }
+}
+
+/// The size and the real type of an object fed in chunks: everything of an inspection but the
+/// digests.
+pub(crate) struct Sniffer {
+    size: u64,
+    prefix: Vec<u8>,
+    tail: Tail,
+    tail_cap: usize,
+}
+
+enum Tail {
+    /// Fewer than 4 bytes seen: cannot tell yet whether this is a ZIP.
+    Undecided,
+    NotZip,
+    Zip(Ring),
+}
+
+impl Sniffer {
+    pub(crate) fn new() -> Self {
+        Self::with_tail_capacity(TAIL_LEN)
+    }
+
+    fn with_tail_capacity(tail_cap: usize) -> Self {
+        Self {
+            size: 0,
             prefix: Vec::new(),
             tail: Tail::Undecided,
             tail_cap,
         }
     }
 
-    pub fn update(&mut self, chunk: &[u8]) {
+    pub(crate) fn update(&mut self, chunk: &[u8]) {
         if chunk.is_empty() {
             return;
         }
-        self.md5.update(chunk);
-        self.sha256.update(chunk);
         let seen_before = self.prefix.len();
         if seen_before < PREFIX_LEN {
             if self.prefix.capacity() == 0 {
@@ -266,25 +308,11 @@ impl Inspector {
         }
     }
 
-    pub fn finish(self) -> Inspection {
-        let Self {
-            size,
-            md5,
-            sha256,
-            prefix,
-            tail,
-            ..
-        } = self;
-        let detected = detect(size, &prefix, tail);
-        Inspection {
-            size,
-            md5: md5.finalize().into(),
-            sha256: sha256.finalize().into(),
-            detected,
-        }
+    /// The size and the detected type.
+    pub(crate) fn finish(self) -> (u64, DetectedType) {
+        (self.size, detect(self.size, &self.prefix, self.tail))
     }
 
-    /// Capacities of the buffers kept across chunks: (prefix, tail).
     #[cfg(test)]
     fn retained_capacity(&self) -> (usize, usize) {
         let tail = match &self.tail {

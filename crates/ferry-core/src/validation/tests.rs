@@ -1033,3 +1033,72 @@ fn names_are_the_serde_names() {
         assert_eq!(t.name().parse::<DetectedType>().unwrap(), t);
     }
 }
+
+fn byte_stream(bytes: &[u8], chunk: usize) -> crate::ports::ByteStream {
+    let chunks: Vec<std::io::Result<bytes::Bytes>> = bytes
+        .chunks(chunk)
+        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+        .collect();
+    Box::pin(futures_util::stream::iter(chunks))
+}
+
+#[tokio::test]
+async fn the_streaming_inspection_on_digest_threads_equals_the_inline_one() {
+    let mut noise = vec![0u8; 3 * 1024 * 1024 + 17];
+    for (i, b) in noise.iter_mut().enumerate() {
+        *b = (i.wrapping_mul(2_654_435_761) >> 13) as u8;
+    }
+    for bytes in [
+        minimal_pdf(),
+        docx(),
+        png(),
+        noise,
+        b"plain text\n".to_vec(),
+    ] {
+        for chunk in [1, 7, 4096, 65_536, 1 << 20] {
+            let streamed = inspect_stream(byte_stream(&bytes, chunk), u64::MAX)
+                .await
+                .unwrap();
+            assert_eq!(
+                streamed,
+                StreamInspection::Complete(inspect(&bytes)),
+                "{} bytes in chunks of {chunk}",
+                bytes.len()
+            );
+        }
+    }
+    assert_eq!(
+        inspect_stream(byte_stream(b"", 1), 0).await.unwrap(),
+        StreamInspection::Complete(inspect(b""))
+    );
+}
+
+#[tokio::test]
+async fn the_streaming_inspection_stops_past_the_limit() {
+    let bytes = minimal_pdf();
+    let limit = bytes.len() as u64 - 1;
+    assert_eq!(
+        inspect_stream(byte_stream(&bytes, 16), limit)
+            .await
+            .unwrap(),
+        StreamInspection::TooLarge {
+            detected: DetectedType::Pdf
+        }
+    );
+    let exact = inspect_stream(byte_stream(&bytes, 16), limit + 1)
+        .await
+        .unwrap();
+    assert_eq!(exact, StreamInspection::Complete(inspect(&bytes)));
+}
+
+#[tokio::test]
+async fn a_read_error_fails_the_streaming_inspection() {
+    let chunks: Vec<std::io::Result<bytes::Bytes>> = vec![
+        Ok(bytes::Bytes::from_static(b"%PDF-1.7\n")),
+        Err(std::io::Error::other("connection reset")),
+    ];
+    let error = inspect_stream(Box::pin(futures_util::stream::iter(chunks)), u64::MAX)
+        .await
+        .unwrap_err();
+    assert_eq!(error.to_string(), "connection reset");
+}

@@ -1,6 +1,7 @@
 //! A Lambda Runtime API emulator: what the Lambda service offers a custom runtime on
 //! `AWS_LAMBDA_RUNTIME_API` — the next invocation, its response or error, an init error — so
-//! that the built binaries run exactly as Lambda runs them.
+//! that the built binaries run exactly as Lambda runs them. It also notes when the runtime
+//! first asks for an invocation: where a function's init ends.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -12,7 +13,7 @@ use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 const PREFIX: &str = "/2018-06-01/runtime";
@@ -28,6 +29,7 @@ struct Inner {
     pending: VecDeque<(String, Value)>,
     outcomes: HashMap<String, Outcome>,
     init_error: Option<Value>,
+    first_poll: Option<Instant>,
 }
 
 #[derive(Clone, Default)]
@@ -81,6 +83,11 @@ impl RuntimeApi {
         self.wait_for(|inner| inner.outcomes.remove(&id)).await
     }
 
+    /// When the runtime first asked for an invocation, that is when its init was done.
+    pub async fn first_poll(&self) -> Instant {
+        self.wait_for(|inner| inner.first_poll).await
+    }
+
     /// The error the runtime reported while starting.
     pub async fn init_error(&self) -> Value {
         self.wait_for(|inner| inner.init_error.clone()).await
@@ -101,6 +108,13 @@ impl RuntimeApi {
 }
 
 async fn next(State(shared): State<Shared>) -> impl IntoResponse {
+    {
+        let mut inner = shared.inner.lock().unwrap();
+        if inner.first_poll.is_none() {
+            inner.first_poll = Some(Instant::now());
+            shared.changed.notify_waiters();
+        }
+    }
     loop {
         let changed = shared.changed.notified();
         if let Some((id, event)) = shared.inner.lock().unwrap().pending.pop_front() {
@@ -111,6 +125,8 @@ async fn next(State(shared): State<Shared>) -> impl IntoResponse {
                 + 60_000;
             let mut headers = HeaderMap::new();
             let header = |v: String| HeaderValue::from_str(&v).unwrap();
+            // As Lambda does: runtimes such as awslambdaric decode the event by this header.
+            headers.insert("content-type", header("application/json".into()));
             headers.insert("lambda-runtime-aws-request-id", header(id));
             headers.insert("lambda-runtime-deadline-ms", header(deadline.to_string()));
             headers.insert(

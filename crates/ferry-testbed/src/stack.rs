@@ -1,10 +1,9 @@
-//! A fresh Ferry stack in moto for one test: the resources the template creates, and the
-//! environment the template gives the functions.
+//! A fresh Ferry stack in moto: the resources the template creates, and the environment the
+//! template gives the functions.
 
 use crate::issuer::{AUDIENCE, TestIssuer};
 
 use ferry_aws::provision::{self, Plan};
-use ferry_functions::environment::Environment;
 use ferry_moto::{cognito_client, moto, s3_client, sdk_config, unique};
 use std::collections::BTreeMap;
 
@@ -69,9 +68,5 @@ impl Stack {
             vars,
             bucket: resources.bucket,
         }
-    }
-
-    pub fn environment(&self) -> Environment {
-        Environment::from_lookup(|name| self.vars.get(name).cloned()).unwrap()
     }
 }

@@ -1,4 +1,4 @@
-//! An OIDC issuer for the tests: an RSA key, its JWKS served on 127.0.0.1, and access tokens
+//! An OIDC issuer for tests and benchmarks: an RSA key, its JWKS served on 127.0.0.1, and access tokens
 //! carrying the groups claim — what Keycloak or Cognito would issue. (moto's Cognito signs
 //! tokens without `cognito:groups`, so they cannot stand in for real ones.)
 

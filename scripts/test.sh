@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, unit, service and integration tests
-# (the attack suite of THREAT_MODEL.md among them), the OpenAPI document checked against the
-# router and fuzzed against a live ferry-local, the dependencies' licenses and advisories, the
-# parsers fuzzed for a bounded time, the SAM template checked and built, the web
-# portal type-checked, built, unit-tested and driven end to end in headless Chromium.
+# (the attack suite of THREAT_MODEL.md among them), the benchmarks in their quick mode, the
+# OpenAPI document checked against the router and fuzzed against a live ferry-local, the
+# dependencies' licenses and advisories, the parsers fuzzed for a bounded time, the SAM
+# template checked and built, the web portal type-checked, built, unit-tested and driven end
+# to end in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,8 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 echo "== tests"
 scripts/tools-venv.sh >/dev/null
 cargo test --workspace --all-features --locked
+echo "== benchmarks, quick mode: they still run (times are not checked)"
+bench/run.sh --quick
 echo "== openapi.yaml"
 venv=$(scripts/tools-venv.sh)
 "$venv/bin/python" scripts/check-openapi.py

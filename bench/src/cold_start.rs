@@ -134,9 +134,24 @@ fn lambda_vars(name: &str, home: &std::path::Path) -> BTreeMap<String, String> {
     .collect()
 }
 
+/// `FERRY_BENCH_WRAP="strace -f -tt -o trace"` runs every function under that command, to see
+/// where its time goes; the figures measured so are the wrapper's, not the function's.
+fn command(launch: &Launch) -> Command {
+    let wrapper = std::env::var("FERRY_BENCH_WRAP").unwrap_or_default();
+    let mut words = wrapper.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut command = Command::new(program);
+            command.args(words).arg(&launch.program);
+            command
+        }
+        None => Command::new(&launch.program),
+    }
+}
+
 async fn measure_once(launch: &Launch, log: File) -> anyhow::Result<Run> {
     let runtime = RuntimeApi::start().await;
-    let mut command = Command::new(&launch.program);
+    let mut command = command(launch);
     command
         .args(&launch.args)
         .env_clear()

@@ -84,17 +84,39 @@ pub async fn ferry(env: &Environment, sdk: &SdkConfig, role: Role) -> anyhow::Re
     };
     let mut settings = Settings::new(env.public_url.clone());
     settings.users = env.user_source;
-    let key = match role {
-        Role::Api => recipient_token_key(env, sdk).await?,
-        // These neither issue nor accept recipient tokens: a key nobody else has makes any such
-        // token worthless to them, and they need no right to read the real one.
-        Role::AdminApi | Role::Worker => {
-            let mut key = vec![0; 32];
-            rand::thread_rng().fill_bytes(&mut key);
-            key
+    let jwks = Arc::new(JwksCache::new(
+        Arc::new(HttpJwksFetcher::new(
+            &env.oidc_issuer,
+            env.oidc_jwks_url.clone(),
+        )?),
+        JWKS_TTL,
+    ));
+    let key = async {
+        match role {
+            Role::Api => recipient_token_key(env, sdk).await,
+            // These neither issue nor accept recipient tokens: a key nobody else has makes any
+            // such token worthless to them, and they need no right to read the real one.
+            Role::AdminApi | Role::Worker => {
+                let mut key = vec![0; 32];
+                rand::thread_rng().fill_bytes(&mut key);
+                Ok(key)
+            }
         }
     };
-    let recipient_tokens = RecipientTokens::new(&key, settings.recipient_token_ttl);
+    // The issuer's keys while the function starts, beside the secret: the first request then
+    // waits for neither. Workers verify no tokens.
+    let prefetch = async {
+        if role != Role::Worker
+            && let Err(e) = jwks.prefetch().await
+        {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "fetching the issuer's keys at start failed; the first token will ask again"
+            );
+        }
+    };
+    let (key, ()) = tokio::join!(key, prefetch);
+    let recipient_tokens = RecipientTokens::new(&key?, settings.recipient_token_ttl);
     let oidc = OidcVerifier::new(
         OidcConfig {
             issuer: env.oidc_issuer.clone(),
@@ -102,13 +124,7 @@ pub async fn ferry(env: &Environment, sdk: &SdkConfig, role: Role) -> anyhow::Re
             groups_claim: env.oidc_groups_claim.clone(),
             ..OidcConfig::default()
         },
-        Arc::new(JwksCache::new(
-            Arc::new(HttpJwksFetcher::new(
-                &env.oidc_issuer,
-                env.oidc_jwks_url.clone(),
-            )?),
-            JWKS_TTL,
-        )),
+        jwks,
     );
     let mut ferry = Ferry::new(ports, settings, recipient_tokens, oidc);
     if let Some(address) = &env.clamd {

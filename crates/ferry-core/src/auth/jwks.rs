@@ -44,6 +44,24 @@ impl JwksCache {
         }
     }
 
+    /// Fetches the issuer's keys ahead of the first token, e.g. while a function starts, so
+    /// that the first request does not wait for them. Opportunistic: a failure is returned
+    /// but not counted, and the first token that needs the keys asks again.
+    pub async fn prefetch(&self) -> anyhow::Result<()> {
+        let mut state = self.state.lock().await;
+        if state.cached.is_some() {
+            return Ok(());
+        }
+        let keys = self.fetcher.fetch().await?;
+        let now = Instant::now();
+        state.attempted_at = Some(now);
+        state.cached = Some(Cached {
+            keys,
+            fetched_at: now,
+        });
+        Ok(())
+    }
+
     /// The key with this `kid`; `Ok(None)` when the issuer does not have it.
     pub async fn key(&self, kid: &str) -> anyhow::Result<Option<Jwk>> {
         // One lock for lookup and refresh: concurrent misses wait for one fetch, not many.
@@ -197,5 +215,28 @@ mod tests {
         cache.key("k1").await.unwrap();
         cache.key("k1").await.unwrap();
         assert_eq!(fetcher.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn prefetched_keys_serve_the_first_token_and_a_failed_prefetch_holds_nothing_back() {
+        let fetcher = Arc::new(Counting {
+            calls: AtomicUsize::new(0),
+            keys: set("k1"),
+        });
+        let cache = JwksCache::new(fetcher.clone(), Duration::from_secs(300));
+        cache.prefetch().await.unwrap();
+        cache.prefetch().await.unwrap();
+        assert!(cache.key("k1").await.unwrap().is_some());
+        assert_eq!(fetcher.calls.load(Ordering::SeqCst), 1);
+
+        let fetcher = Arc::new(FailsAfterFirst {
+            calls: AtomicUsize::new(1),
+            keys: None,
+        });
+        let cache = JwksCache::new(fetcher.clone(), Duration::from_secs(300));
+        assert!(cache.prefetch().await.is_err());
+        // The first token still asks the issuer, not held back by the failed prefetch.
+        assert!(cache.key("k1").await.is_err());
+        assert_eq!(fetcher.calls.load(Ordering::SeqCst), 3);
     }
 }

@@ -10,7 +10,7 @@ use futures_util::{Stream, StreamExt};
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 use tokio::io::AsyncWriteExt;
@@ -144,8 +144,14 @@ impl Disk {
         Ok((TempFile { path, kept: false }, file))
     }
 
-    /// Streams `body` into a temporary file, hashing it on the way, in constant memory.
-    pub(super) async fn receive<S, E>(&self, body: S, limit: u64) -> Result<Received, ReceiveError>
+    /// Streams `body` into a temporary file after `header` (neither hashed nor counted),
+    /// hashing it on the way, in constant memory.
+    pub(super) async fn receive<S, E>(
+        &self,
+        body: S,
+        limit: u64,
+        header: &[u8],
+    ) -> Result<Received, ReceiveError>
     where
         S: Stream<Item = Result<Bytes, E>>,
         E: std::fmt::Display,
@@ -159,6 +165,7 @@ impl Disk {
             .map_err(io)?;
         let mut out =
             tokio::io::BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::from_std(file));
+        out.write_all(header).await.map_err(io)?;
         let mut md5 = Md5::new();
         let mut len = 0u64;
         let mut body = std::pin::pin!(body);
@@ -399,34 +406,73 @@ impl Disk {
             }
             let write =
                 |e: io::Error| ConcatError::Io(anyhow::Error::new(e).context("joining the parts"));
-            let (temp, file) = disk.new_temp().map_err(write)?;
-            let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
-            let mut buffer = vec![0u8; WRITE_BUFFER];
+            let (temp, mut out) = disk.new_temp().map_err(write)?;
             for (number, etag) in &parts {
                 let mut part = match File::open(disk.part_path(&id, *number)) {
                     Ok(part) => part,
                     Err(e) if is_absent(&e) => return Err(ConcatError::MissingPart(*number)),
                     Err(e) => return Err(write(e)),
                 };
-                let mut md5 = Md5::new();
-                loop {
-                    let read = part.read(&mut buffer).map_err(write)?;
-                    if read == 0 {
-                        break;
+                let header = read_part_header(&mut part).map_err(write)?;
+                if !header.is_some_and(|md5| etag_matches(etag, &md5)) {
+                    // No header, or one that does not match: perhaps a part stored whole by an
+                    // older version (whose data may even start like a header).
+                    part.seek(SeekFrom::Start(0)).map_err(write)?;
+                    if !etag_matches(etag, &legacy_part_md5(&mut part).map_err(write)?) {
+                        return Err(ConcatError::EtagMismatch(*number));
                     }
-                    md5.update(&buffer[..read]);
-                    out.write_all(&buffer[..read]).map_err(write)?;
                 }
-                if !etag_matches(etag, &md5.finalize()) {
-                    return Err(ConcatError::EtagMismatch(*number));
-                }
+                // File to file: the kernel copies (copy_file_range), the bytes never pass
+                // through this process.
+                io::copy(&mut part, &mut out).map_err(write)?;
             }
-            let file = out.into_inner().map_err(|e| write(e.into_error()))?;
+            let file = out;
             file.sync_all().map_err(write)?;
             Ok(temp)
         })
         .await?
     }
+}
+
+/// Starts every stored part: a magic number and the part's MD5 (its ETag), so that completing
+/// an upload needs not read a part twice.
+const PART_MAGIC: &[u8; 8] = b"FERRYPT1";
+const PART_HEADER_LEN: u64 = 24;
+
+/// The header of a part whose MD5 is `md5`.
+pub(super) fn part_header(md5: &[u8; 16]) -> [u8; PART_HEADER_LEN as usize] {
+    let mut header = [0; PART_HEADER_LEN as usize];
+    header[..8].copy_from_slice(PART_MAGIC);
+    header[8..].copy_from_slice(md5);
+    header
+}
+
+/// The MD5 in a part's header, leaving the file at the part's first byte; `None` for a part
+/// stored without one.
+fn read_part_header(part: &mut File) -> io::Result<Option<[u8; 16]>> {
+    let mut header = [0; PART_HEADER_LEN as usize];
+    let mut filled = 0;
+    while filled < header.len() {
+        match part.read(&mut header[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    if filled == header.len() && header.starts_with(PART_MAGIC) {
+        let mut md5 = [0; 16];
+        md5.copy_from_slice(&header[8..]);
+        return Ok(Some(md5));
+    }
+    Ok(None)
+}
+
+/// A part stored before parts had headers (an upload begun by an older ferry-local): hashed
+/// whole, then rewound.
+fn legacy_part_md5(part: &mut File) -> io::Result<[u8; 16]> {
+    let mut md5 = Md5::new();
+    io::copy(part, &mut md5)?;
+    part.seek(SeekFrom::Start(0))?;
+    Ok(md5.finalize().into())
 }
 
 /// An ETag as S3 writes it (`"hex"`) or without its quotes, in either case.

@@ -105,7 +105,7 @@ impl DiskObjectStore {
         if self.disk.object_exists(key).await? {
             return Err(StorageError::AlreadyExists);
         }
-        let received = self.receive_exactly(body, size, md5).await?;
+        let received = self.receive_exactly(body, size, md5, &[]).await?;
         if key.is_speed_probe() {
             // Received and checked like any upload, then dropped with its temporary file.
             return Ok(received.md5);
@@ -125,19 +125,24 @@ impl DiskObjectStore {
         body: S,
         size: u64,
         md5: &ContentMd5,
+        header: &[u8],
     ) -> Result<Received, StorageError>
     where
         S: Stream<Item = Result<Bytes, E>>,
         E: std::fmt::Display,
     {
-        let received = self.disk.receive(body, size).await.map_err(|e| match e {
-            ReceiveError::TooLong => StorageError::SizeMismatch {
-                expected: size,
-                actual: None,
-            },
-            ReceiveError::Body => StorageError::UnreadableBody,
-            ReceiveError::Io(e) => StorageError::Unexpected(e),
-        })?;
+        let received = self
+            .disk
+            .receive(body, size, header)
+            .await
+            .map_err(|e| match e {
+                ReceiveError::TooLong => StorageError::SizeMismatch {
+                    expected: size,
+                    actual: None,
+                },
+                ReceiveError::Body => StorageError::UnreadableBody,
+                ReceiveError::Io(e) => StorageError::Unexpected(e),
+            })?;
         if received.len != size {
             return Err(StorageError::SizeMismatch {
                 expected: size,
@@ -168,7 +173,8 @@ impl DiskObjectStore {
             Some(meta) if meta.key == key.as_str() => {}
             _ => return Err(StorageError::NoSuchUpload),
         }
-        let received = self.receive_exactly(body, size, md5).await?;
+        let header = super::disk::part_header(md5.digest());
+        let received = self.receive_exactly(body, size, md5, &header).await?;
         if !self
             .disk
             .place_part(received.temp, upload_id, number)

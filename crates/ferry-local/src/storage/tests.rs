@@ -475,6 +475,32 @@ async fn a_multipart_upload_joins_its_parts_in_order_and_is_announced_once() {
 }
 
 #[tokio::test]
+async fn parts_stored_without_a_header_by_an_older_version_still_join() {
+    let h = harness();
+    let parts: [&[u8]; 2] = [b"FERRYPT1 looks like a header but is data, ", b"then more"];
+    let upload_id = h.store.create_multipart(KEY).await.unwrap();
+    let etags = put_parts(&h, &upload_id, &parts).await;
+    // What an older ferry-local left: the part's bytes alone.
+    let part_files = h.root.join(".uploads").join(&upload_id);
+    for (i, part) in parts.iter().enumerate() {
+        std::fs::write(part_files.join(format!("part-{}", i + 1)), part).unwrap();
+    }
+    let mut wrong = completed(&etags);
+    wrong[1].etag = format!("\"{}\"", hex_md5(b"something else"));
+    assert!(
+        h.store
+            .complete_multipart(KEY, &upload_id, &wrong)
+            .await
+            .is_err()
+    );
+    h.store
+        .complete_multipart(KEY, &upload_id, &completed(&etags))
+        .await
+        .unwrap();
+    assert_eq!(read_all(&h.store, KEY).await.unwrap(), parts.concat());
+}
+
+#[tokio::test]
 async fn a_completion_with_a_wrong_etag_a_missing_part_or_a_gap_is_refused() {
     let h = harness();
     let parts: [&[u8]; 3] = [b"aaaa", b"bbbb", b"cc"];

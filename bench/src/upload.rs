@@ -224,22 +224,62 @@ pub async fn run(setup: &Setup, server: &LocalServer) -> anyhow::Result<Section>
         copy.to_str().context("not UTF-8")?,
     );
     let mib = size as f64 / MIB as f64;
-    let (mut ferry, mut cp) = (Vec::new(), Vec::new());
+    let (mut ferry, mut cp, mut cp_sync) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         let _ = std::fs::remove_file(&copy);
         sync_disks()?;
-        cp.push(mib / timed("cp", &[source_arg, copy_arg])?.0);
-        sync_disks()?;
+        let copied = timed("cp", &[source_arg, copy_arg])?.0;
+        let synced = copied + timed("sync", &[])?.0;
+        cp.push(mib / copied);
+        cp_sync.push(mib / synced);
         let (seconds, tid) = upload_once(server, &source, size, &parts).await?;
         ferry.push(mib / seconds);
         settled(server, &tid).await?;
     }
     let _ = std::fs::remove_file(&copy);
+    let md5sum = mib / timed("md5sum", &[source_arg])?.0;
     let label = if size >= 1024 * MIB {
         format!("{} GiB", size / (1024 * MIB))
     } else {
         format!("{} MiB", size / MIB)
     };
+    let upload = format!("upload {label}, multipart, {PARALLEL} parallel");
+    let rows = vec![
+        Row::new(&upload, Figure::new(&ferry, Unit::MiBPerSecond))
+            .against("cp", Figure::new(&cp, Unit::MiBPerSecond))
+            .target(Target::RatioAtLeast(0.5)),
+        Row::new(&upload, Figure::new(&ferry, Unit::MiBPerSecond))
+            .against("cp, then sync", Figure::new(&cp_sync, Unit::MiBPerSecond)),
+        Row::new(
+            "md5sum of the same file (one core's MD5 rate)",
+            Figure::new(&[md5sum], Unit::MiBPerSecond),
+        ),
+    ];
+    let mut notes = Vec::new();
+    if rows[0].met() == Some(false) {
+        let cp_median = rows[0]
+            .baseline
+            .as_ref()
+            .map_or(0.0, |(_, f)| f.summary.median);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        notes.push(format!(
+            "**Why the upload misses half of cp's rate, and what would meet it.** `cp` asks the \
+             kernel to copy (copy_file_range): the bytes never leave the page cache and nothing \
+             checks them. ferry-local, like S3, checks every byte it is sent against the part's \
+             signed Content-MD5 and refuses a part that differs, then syncs the part to disk; \
+             completing copies the parts into the object in the kernel and syncs it (the MD5 \
+             of each part is kept with it, not computed again). MD5 runs at {md5sum:.0} MiB/s \
+             on one core here (md5sum), so on {cores} cores no server that verifies what it \
+             receives can take in more than about {:.0} MiB/s, before HTTP, the client's own \
+             work on the same cores and the disk writes, while half of cp is {:.0} MiB/s. \
+             Meeting the target would need more cores than this machine has (the parts are \
+             verified in parallel, one per core) or dropping the check of each part, which \
+             Ferry does not do: an upload is checked as it lands, and again as a whole by the \
+             validation. The `cp, then sync` row is the fair comparison for durable storage.",
+            md5sum * cores as f64,
+            cp_median / 2.0
+        ));
+    }
     Ok(Section {
         title: "Upload throughput into ferry-local".into(),
         method: format!(
@@ -251,20 +291,14 @@ pub async fn run(setup: &Setup, server: &LocalServer) -> anyhow::Result<Section>
              which joins the parts into the object and syncs it. The clock runs from the first \
              request to complete's answer; the client's MD5s are computed before (the portal \
              hashes while it reads). The baseline is `cp` of the same file to the same disk, \
-             alternating with the upload, with `sync` before each (not timed). Throughput is \
+             alternating with the upload, with `sync` before each (not timed), once alone and \
+             once with the `sync` that makes the copy durable. Throughput is \
              the file's size over the time; the next run starts once ferry-local has validated \
              the upload.",
             setup.ferry_local_build(),
             parts.md5.len()
         ),
-        rows: vec![
-            Row::new(
-                format!("upload {label}, multipart, {PARALLEL} parallel"),
-                Figure::new(&ferry, Unit::MiBPerSecond),
-            )
-            .against("cp", Figure::new(&cp, Unit::MiBPerSecond))
-            .target(Target::RatioAtLeast(0.5)),
-        ],
-        notes: vec![],
+        rows,
+        notes,
     })
 }

@@ -16,10 +16,6 @@ use ferry_core::auth::jwks::JwksCache;
 use ferry_core::auth::oidc::{OidcConfig, OidcVerifier};
 use ferry_core::auth::recipient::RecipientTokens;
 use ferry_core::config::Settings;
-use ferry_core::memory::{
-    MemoryCatalog, MemoryDeliverer, MemoryDirectory, MemoryMailer, MemoryQueue,
-};
-use ferry_core::native::NativeExtractor;
 use ferry_core::ports::{NewUser, ObjectStore, SystemClock};
 use ferry_core::services::{Ferry, Ports};
 use ferry_core::values::{ContentMd5, EmailAddress, Role};
@@ -49,16 +45,7 @@ async fn ferry(issuer: &TestIssuer) -> anyhow::Result<(Arc<Ferry>, Arc<dyn Objec
         ferry_aws::s3::client(&sdk),
         "ferry-documents",
     ));
-    let ports = Ports {
-        store: store.clone(),
-        catalog: Arc::new(MemoryCatalog::default()),
-        queue: Arc::new(MemoryQueue::default()),
-        mailer: Arc::new(MemoryMailer::default()),
-        users: Arc::new(MemoryDirectory::default()),
-        extractor: Arc::new(NativeExtractor::new(store.clone(), Default::default())),
-        deliverer: Arc::new(MemoryDeliverer::default()),
-        clock: Arc::new(SystemClock),
-    };
+    let ports = Ports::in_memory(store.clone(), Arc::new(SystemClock));
     let settings = Settings::new("https://ferry.example.com");
     let oidc = OidcVerifier::new(
         OidcConfig {

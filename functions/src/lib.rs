@@ -1,6 +1,10 @@
 //! Ferry's Lambda functions. Each binary in `src/bin` is one function of `template.yaml` and
 //! only picks its entry point here; the entry points wire the AWS adapters to the same
 //! services ferry-local runs.
+//!
+//! Each binary runs on tokio's current-thread runtime: Lambda hands an instance one event at a
+//! time, so more threads would only cost memory; what must not hold up the event loop (the
+//! digests, PDF parsing) goes to blocking threads.
 
 pub mod environment;
 pub mod events;

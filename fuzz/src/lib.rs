@@ -10,12 +10,8 @@ use ferry_core::auth::recipient::RecipientTokens;
 use ferry_core::auth::{AuthUser, RecipientGrant};
 use ferry_core::config::{Settings, UserSource};
 use ferry_core::ids::{TransferId, UserId};
-use ferry_core::memory::{
-    ManualClock, MemoryCatalog, MemoryDeliverer, MemoryDirectory, MemoryMailer, MemoryQueue,
-    MemoryStore,
-};
+use ferry_core::memory::{ManualClock, MemoryStore};
 use ferry_core::model::Transfer;
-use ferry_core::native::NativeExtractor;
 use ferry_core::services::transfers::{NewFile, NewTransfer};
 use ferry_core::services::{Ferry, Ports};
 use ferry_core::values::{EmailAddress, Role};
@@ -168,16 +164,7 @@ pub fn ferry() -> Ferry {
 }
 
 fn ferry_over(store: Arc<MemoryStore>) -> Ferry {
-    let ports = Ports {
-        store: store.clone(),
-        catalog: Arc::new(MemoryCatalog::default()),
-        queue: Arc::new(MemoryQueue::default()),
-        mailer: Arc::new(MemoryMailer::default()),
-        users: Arc::new(MemoryDirectory::default()),
-        extractor: Arc::new(NativeExtractor::new(store, Default::default())),
-        deliverer: Arc::new(MemoryDeliverer::default()),
-        clock: Arc::new(ManualClock::new(Utc::now())),
-    };
+    let ports = Ports::in_memory(store, Arc::new(ManualClock::new(Utc::now())));
     let mut settings = Settings::new("https://ferry.example.org");
     settings.users = UserSource::Token;
     Ferry::new(ports, settings, recipient_tokens(), oidc_verifier())

@@ -12,11 +12,7 @@ use ferry_core::auth::oidc::{OidcConfig, OidcVerifier};
 use ferry_core::auth::recipient::RecipientTokens;
 use ferry_core::config::{Settings, UserSource};
 use ferry_core::limits::{InProcessLimits, RateLimits};
-use ferry_core::memory::{
-    ManualClock, MemoryCatalog, MemoryDeliverer, MemoryDirectory, MemoryMailer, MemoryQueue,
-    MemoryStore,
-};
-use ferry_core::native::NativeExtractor;
+use ferry_core::memory::{ManualClock, MemoryStore};
 use ferry_core::services::{Ferry, Ports};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -80,17 +76,10 @@ fn member_token() -> String {
 
 /// The API over in-memory adapters; `rate_limits` as ferry-local's `--rate-limits`.
 fn api(rate_limits: &str) -> Router {
-    let store = Arc::new(MemoryStore::default());
-    let ports = Ports {
-        store: store.clone(),
-        catalog: Arc::new(MemoryCatalog::default()),
-        queue: Arc::new(MemoryQueue::default()),
-        mailer: Arc::new(MemoryMailer::default()),
-        users: Arc::new(MemoryDirectory::default()),
-        extractor: Arc::new(NativeExtractor::new(store, Default::default())),
-        deliverer: Arc::new(MemoryDeliverer::default()),
-        clock: Arc::new(ManualClock::new(chrono::Utc::now())),
-    };
+    let ports = Ports::in_memory(
+        Arc::new(MemoryStore::default()),
+        Arc::new(ManualClock::new(chrono::Utc::now())),
+    );
     let mut settings = Settings::new("https://ferry.example.org");
     settings.users = UserSource::Token;
     let oidc = OidcVerifier::new(

@@ -481,3 +481,27 @@ impl Clock for ManualClock {
         *lock(&self.0)
     }
 }
+
+impl crate::services::Ports {
+    /// Every port in memory but the object store (any will do: an in-memory one, or a real
+    /// presigner for benchmarks), with native text extraction from that store.
+    pub fn in_memory(
+        store: std::sync::Arc<dyn ObjectStore>,
+        clock: std::sync::Arc<dyn Clock>,
+    ) -> Self {
+        use std::sync::Arc;
+        Self {
+            store: store.clone(),
+            catalog: Arc::new(MemoryCatalog::default()),
+            queue: Arc::new(MemoryQueue::default()),
+            mailer: Arc::new(MemoryMailer::default()),
+            users: Arc::new(MemoryDirectory::default()),
+            extractor: Arc::new(crate::native::NativeExtractor::new(
+                store,
+                Default::default(),
+            )),
+            deliverer: Arc::new(MemoryDeliverer::default()),
+            clock,
+        }
+    }
+}

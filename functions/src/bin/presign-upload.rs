@@ -1,6 +1,6 @@
 //! The API's routes for transfers, uploads, downloads, deliveries and receipts.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     ferry_functions::serve_api().await
 }

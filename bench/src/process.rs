@@ -16,6 +16,21 @@ pub fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
     Ok(kib / 1024.0)
 }
 
+/// How much of a running process's resident memory is pages of files (its binary and
+/// libraries) rather than its own (heap, stacks), in MiB.
+pub fn file_backed_rss_mib(pid: u32) -> anyhow::Result<f64> {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .with_context(|| format!("reading the memory map of process {pid}"))?;
+    let field = |name: &str| -> anyhow::Result<f64> {
+        rollup
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .with_context(|| format!("no {name} in smaps_rollup"))
+    };
+    Ok((field("Rss:")? - field("Anonymous:")?) / 1024.0)
+}
+
 /// Runs a command to its end and returns its wall time in seconds and its standard output.
 pub fn timed(program: &str, args: &[&str]) -> anyhow::Result<(f64, String)> {
     let start = Instant::now();

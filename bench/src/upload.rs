@@ -199,7 +199,7 @@ async fn settled(server: &LocalServer, tid: &str) -> anyhow::Result<()> {
         let status = transfer["documents"][0]["status"]
             .as_str()
             .unwrap_or_default();
-        if !matches!(status, "awaiting_upload" | "validating" | "uploaded") {
+        if !matches!(status, "awaiting_upload" | "uploaded") {
             return Ok(());
         }
         if started.elapsed() > Duration::from_secs(300) {
@@ -238,6 +238,9 @@ pub async fn run(setup: &Setup, server: &LocalServer) -> anyhow::Result<Section>
     }
     let _ = std::fs::remove_file(&copy);
     let md5sum = mib / timed("md5sum", &[source_arg])?.0;
+    if !setup.quick {
+        std::fs::remove_file(&source)?;
+    }
     let label = if size >= 1024 * MIB {
         format!("{} GiB", size / (1024 * MIB))
     } else {

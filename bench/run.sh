@@ -29,15 +29,7 @@ if ! "$venv/bin/python" -c 'import boto3, awslambdaric' 2>/dev/null; then
         -r bench/python/requirements.txt </dev/null >&2
 fi
 
-if ! command -v wrk >/dev/null; then
-    if [ "$(id -u)" = 0 ]; then
-        echo "== installing Debian's wrk" >&2
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-    else
-        echo "bench: needs wrk (as root: apt-get install wrk)" >&2
-        exit 1
-    fi
-fi
+scripts/debian-package.sh wrk wrk
 
 if $quick; then
     cargo build --locked -p ferry-functions -p ferry-local -p ferry-bench

@@ -5,15 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "e2e: installing Debian's chromium" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "e2e: needs /usr/bin/chromium (as root: apt-get install chromium)" >&2
-    exit 1
-  fi
-fi
+scripts/debian-package.sh /usr/bin/chromium chromium
 scripts/build-frontend.sh
 # The features of the test suite's build (scripts/test.sh), so its binary is reused as it is.
 cargo build --locked --quiet --all-features --bin ferry-local

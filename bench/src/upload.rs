@@ -32,14 +32,13 @@ fn digests(path: &Path) -> anyhow::Result<Parts> {
     let mut file = std::fs::File::open(path)?;
     let mut whole = Md5::new();
     let mut md5 = Vec::new();
-    let mut buffer = vec![0u8; PART_SIZE as usize];
     loop {
-        let read = read_full(&mut file, &mut buffer)?;
-        if read == 0 {
+        let part = read_part(&mut file)?;
+        if part.is_empty() {
             break;
         }
-        whole.update(&buffer[..read]);
-        md5.push(STANDARD.encode(Md5::digest(&buffer[..read])));
+        whole.update(&part);
+        md5.push(STANDARD.encode(Md5::digest(&part)));
     }
     Ok(Parts {
         md5,
@@ -47,15 +46,11 @@ fn digests(path: &Path) -> anyhow::Result<Parts> {
     })
 }
 
-fn read_full(file: &mut std::fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read(&mut buffer[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
+/// Up to `PART_SIZE` bytes from where `file` is: one part.
+fn read_part(file: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
+    let mut part = Vec::with_capacity(PART_SIZE as usize);
+    file.take(PART_SIZE).read_to_end(&mut part)?;
+    Ok(part)
 }
 
 async fn json_call(request: reqwest::RequestBuilder, expected: u16) -> anyhow::Result<Value> {
@@ -135,10 +130,7 @@ async fn upload_once(
                 let body = tokio::task::spawn_blocking(move || {
                     let mut file = std::fs::File::open(path)?;
                     file.seek(SeekFrom::Start(index as u64 * PART_SIZE))?;
-                    let mut buffer = vec![0u8; PART_SIZE as usize];
-                    let read = read_full(&mut file, &mut buffer)?;
-                    buffer.truncate(read);
-                    std::io::Result::Ok(buffer)
+                    read_part(&mut file)
                 })
                 .await??;
                 let mut request = client.put(part["url"].as_str().context("no part URL")?);

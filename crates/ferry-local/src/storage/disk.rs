@@ -426,8 +426,7 @@ impl Disk {
                 // through this process.
                 io::copy(&mut part, &mut out).map_err(write)?;
             }
-            let file = out;
-            file.sync_all().map_err(write)?;
+            out.sync_all().map_err(write)?;
             Ok(temp)
         })
         .await?
@@ -451,19 +450,14 @@ pub(super) fn part_header(md5: &[u8; 16]) -> [u8; PART_HEADER_LEN as usize] {
 /// stored without one.
 fn read_part_header(part: &mut File) -> io::Result<Option<[u8; 16]>> {
     let mut header = [0; PART_HEADER_LEN as usize];
-    let mut filled = 0;
-    while filled < header.len() {
-        match part.read(&mut header[filled..])? {
-            0 => break,
-            n => filled += n,
+    match part.read_exact(&mut header) {
+        Ok(()) if header.starts_with(PART_MAGIC) => {
+            Ok(Some(header[8..].try_into().unwrap_or_default()))
         }
+        Ok(()) => Ok(None),
+        Err(e) if e.kind() == ErrorKind::UnexpectedEof => Ok(None),
+        Err(e) => Err(e),
     }
-    if filled == header.len() && header.starts_with(PART_MAGIC) {
-        let mut md5 = [0; 16];
-        md5.copy_from_slice(&header[8..]);
-        return Ok(Some(md5));
-    }
-    Ok(None)
 }
 
 /// A part stored before parts had headers (an upload begun by an older ferry-local): hashed

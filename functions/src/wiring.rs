@@ -14,10 +14,10 @@ use ferry_aws::sqs::SqsWorkQueue;
 use ferry_aws::textract::{CostAwareExtractor, TextractSettings};
 use ferry_clamd::ClamdScanner;
 use ferry_core::auth::jwks::JwksCache;
-use ferry_core::auth::oidc::{OidcConfig, OidcVerifier};
+use ferry_core::auth::oidc::{MACHINE_SCOPE, OidcConfig, OidcVerifier};
 use ferry_core::auth::recipient::RecipientTokens;
 use ferry_core::cached_users::CachedUsers;
-use ferry_core::config::Settings;
+use ferry_core::config::{Settings, UserSource};
 use ferry_core::ports::{ObjectStore, SystemClock};
 use ferry_core::services::{Ferry, Ports};
 use ferry_delivery::{HttpDeliverer, TargetPolicy};
@@ -48,6 +48,10 @@ pub async fn sdk_config() -> SdkConfig {
 pub async fn ferry(env: &Environment, sdk: &SdkConfig, role: Role) -> anyhow::Result<Arc<Ferry>> {
     let store: Arc<dyn ObjectStore> =
         Arc::new(S3ObjectStore::new(ferry_aws::s3::client(sdk), &env.bucket));
+    let directory = Arc::new(CognitoDirectory::new(
+        aws_sdk_cognitoidentityprovider::Client::new(sdk),
+        &env.user_pool_id,
+    ));
     let ports = Ports {
         store: store.clone(),
         catalog: Arc::new(DynamoCatalog::new(
@@ -62,13 +66,8 @@ pub async fn ferry(env: &Environment, sdk: &SdkConfig, role: Role) -> anyhow::Re
             aws_sdk_sesv2::Client::new(sdk),
             format!("Ferry <{}>", env.sender_email),
         )),
-        users: Arc::new(CachedUsers::new(
-            Arc::new(CognitoDirectory::new(
-                aws_sdk_cognitoidentityprovider::Client::new(sdk),
-                &env.user_pool_id,
-            )),
-            USER_CACHE_TTL,
-        )),
+        users: Arc::new(CachedUsers::new(directory.clone(), USER_CACHE_TTL)),
+        clients: directory,
         extractor: Arc::new(CostAwareExtractor::on_aws(
             env.extraction_mode,
             store.clone(),
@@ -122,6 +121,9 @@ pub async fn ferry(env: &Environment, sdk: &SdkConfig, role: Role) -> anyhow::Re
             issuer: env.oidc_issuer.clone(),
             audience: env.oidc_audience.clone(),
             groups_claim: env.oidc_groups_claim.clone(),
+            // Machine clients are app clients of the stack's own user pool.
+            machine_scope: (env.user_source == UserSource::Directory)
+                .then(|| MACHINE_SCOPE.to_owned()),
             ..OidcConfig::default()
         },
         jwks,

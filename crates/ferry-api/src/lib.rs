@@ -1,6 +1,7 @@
 //! Ferry's HTTP API v1 as one axum router. ferry-local serves it directly; each Lambda function
 //! serves it (or the part of it its route needs) through lambda_http, so both run the same code.
 
+mod clients;
 mod extract;
 mod problem;
 mod routes;

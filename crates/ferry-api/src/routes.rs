@@ -1,5 +1,6 @@
 //! The routes of API v1: parse, call one service, render. No logic lives here.
 
+use crate::clients::{create_client, delete_client, list_clients};
 use crate::extract::{
     Admin, ApiJson, ApiPath as Path, ApiQuery, Authenticated, ClientIp, SignedIn, not_found,
 };
@@ -12,7 +13,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
 use ferry_core::Error;
 use ferry_core::audit::AuditQuery;
@@ -56,6 +57,8 @@ pub fn router() -> Router<AppState> {
             "/admin/users/{uid}",
             axum::routing::patch(change_user).delete(delete_user),
         )
+        .route("/admin/clients", get(list_clients).post(create_client))
+        .route("/admin/clients/{cid}", delete(delete_client))
         .route("/admin/audit", get(query_audit))
         .fallback(|| async { not_found() })
         .method_not_allowed_fallback(|| async {

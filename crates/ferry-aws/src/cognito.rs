@@ -8,8 +8,9 @@ use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_cognitoidentityprovider::types::{
     AdminCreateUserConfigType, AttributeDataType, AttributeType, DeliveryMediumType,
-    PasswordPolicyType, SchemaAttributeType, UserAttributeUpdateSettingsType, UserPoolPolicyType,
-    UserPoolTierType, UsernameAttributeType, UsernameConfigurationType, VerifiedAttributeType,
+    PasswordPolicyType, ResourceServerScopeType, SchemaAttributeType,
+    UserAttributeUpdateSettingsType, UserPoolPolicyType, UserPoolTierType, UsernameAttributeType,
+    UsernameConfigurationType, VerifiedAttributeType,
 };
 use ferry_core::ids::UserId;
 use ferry_core::model::User;
@@ -23,9 +24,11 @@ const ROLES: [Role; 2] = [Role::Admin, Role::Member];
 const MAX_PAGE: i32 = 60;
 
 pub struct CognitoDirectory {
-    client: Client,
-    user_pool_id: String,
-    page_size: i32,
+    pub(crate) client: Client,
+    pub(crate) user_pool_id: String,
+    pub(crate) page_size: i32,
+    /// Machine clients looked up lately (see `cognito_clients`).
+    pub(crate) clients_seen: crate::cognito_clients::SeenClients,
 }
 
 /// A pool user as Ferry sees them, with the name the Admin* calls take.
@@ -114,7 +117,7 @@ fn sorted_roles(mut roles: Vec<Role>) -> Vec<Role> {
 
 /// The directory's reading of a failed call: Cognito's own verdicts where the port has a word
 /// for them, the whole error otherwise.
-fn directory_error<E>(e: E, doing: &'static str) -> DirectoryError
+pub(crate) fn directory_error<E>(e: E, doing: &'static str) -> DirectoryError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -140,6 +143,7 @@ impl CognitoDirectory {
             client,
             user_pool_id: user_pool_id.into(),
             page_size: MAX_PAGE,
+            clients_seen: Default::default(),
         }
     }
 
@@ -543,6 +547,22 @@ pub async fn create_user_pool(client: &Client, name: &str) -> anyhow::Result<Str
             .await
             .with_context(|| format!("creating the group {group}"))?;
     }
+    // The scope machine clients are given: `ferry/transfers`.
+    client
+        .create_resource_server()
+        .user_pool_id(&pool_id)
+        .identifier("ferry")
+        .name("Ferry API")
+        .scopes(
+            ResourceServerScopeType::builder()
+                .scope_name("transfers")
+                .scope_description("Send and receive transfers as the client's owner")
+                .build()
+                .context("describing the machine scope")?,
+        )
+        .send()
+        .await
+        .context("creating the resource server")?;
     Ok(pool_id)
 }
 

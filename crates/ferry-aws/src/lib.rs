@@ -2,6 +2,7 @@
 //! `ferry-local --backend aws` wire these adapters to the same services ferry-local runs.
 
 pub mod cognito;
+mod cognito_clients;
 pub mod consume;
 pub mod dynamodb;
 pub mod provision;

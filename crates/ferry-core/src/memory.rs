@@ -3,11 +3,11 @@
 
 use crate::audit::{AuditEvent, AuditPage, AuditQuery};
 use crate::ids::{TransferId, UserId};
-use crate::model::{Transfer, User};
+use crate::model::{MachineClient, Transfer, User};
 use crate::ports::{
-    ByteStream, Catalog, Clock, CompletedPart, Deliverer, DeliveryError, DirectoryError, Job,
-    Mailer, NewUser, ObjectStore, OutgoingMail, PresignedRequest, SaveError, StoreError,
-    UserDirectory, UserPatch, WorkQueue,
+    ByteStream, Catalog, Clock, CompletedPart, Deliverer, DeliveryError, DirectoryError,
+    IssuedClient, Job, MachineClients, Mailer, NewUser, ObjectStore, OutgoingMail,
+    PresignedRequest, SaveError, StoreError, UserDirectory, UserPatch, WorkQueue,
 };
 use crate::values::{ContentMd5, EmailAddress};
 use async_trait::async_trait;
@@ -352,6 +352,46 @@ impl Mailer for MemoryMailer {
 #[derive(Default)]
 pub struct MemoryDirectory {
     users: Mutex<Vec<User>>,
+    clients: Mutex<Vec<MachineClient>>,
+}
+
+#[async_trait]
+impl MachineClients for MemoryDirectory {
+    async fn create(&self, owner: &UserId, name: &str) -> Result<IssuedClient, DirectoryError> {
+        if !lock(&self.users).iter().any(|u| &u.id == owner) {
+            return Err(DirectoryError::NotFound);
+        }
+        let client = MachineClient {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            name: name.to_owned(),
+            owner: owner.clone(),
+            created_at: Utc::now(),
+        };
+        lock(&self.clients).push(client.clone());
+        Ok(IssuedClient {
+            client,
+            secret: crate::tokens::new_link_token(),
+        })
+    }
+
+    async fn get(&self, id: &str) -> anyhow::Result<Option<MachineClient>> {
+        Ok(lock(&self.clients).iter().find(|c| c.id == id).cloned())
+    }
+
+    async fn list(&self) -> anyhow::Result<Vec<MachineClient>> {
+        Ok(lock(&self.clients).clone())
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), DirectoryError> {
+        let mut clients = lock(&self.clients);
+        let before = clients.len();
+        clients.retain(|c| c.id != id);
+        if clients.len() == before {
+            Err(DirectoryError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 #[async_trait]
@@ -490,12 +530,14 @@ impl crate::services::Ports {
         clock: std::sync::Arc<dyn Clock>,
     ) -> Self {
         use std::sync::Arc;
+        let directory = Arc::new(MemoryDirectory::default());
         Self {
             store: store.clone(),
             catalog: Arc::new(MemoryCatalog::default()),
             queue: Arc::new(MemoryQueue::default()),
             mailer: Arc::new(MemoryMailer::default()),
-            users: Arc::new(MemoryDirectory::default()),
+            users: directory.clone(),
+            clients: directory,
             extractor: Arc::new(crate::native::NativeExtractor::new(
                 store,
                 Default::default(),

@@ -23,6 +23,17 @@ impl User {
     }
 }
 
+/// Credentials of a script or a target system (OAuth client credentials), acting for the user
+/// who owns them with at most the `member` role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MachineClient {
+    /// The OAuth `client_id`, also the `sub` of the tokens issued to it.
+    pub id: String,
+    pub name: String,
+    pub owner: UserId,
+    pub created_at: DateTime<Utc>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TransferStatus {

@@ -3,7 +3,7 @@
 
 use crate::audit::{AuditEvent, AuditPage, AuditQuery};
 use crate::ids::{DeliveryId, DocumentId, TransferId, UserId};
-use crate::model::{Transfer, User};
+use crate::model::{MachineClient, Transfer, User};
 use crate::values::{ContentMd5, EmailAddress, Role};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -233,6 +233,25 @@ pub trait UserDirectory: Send + Sync {
     async fn update(&self, id: &UserId, patch: UserPatch) -> Result<User, DirectoryError>;
     /// Also ends the user's sessions: refresh tokens stop working.
     async fn delete(&self, id: &UserId) -> Result<(), DirectoryError>;
+}
+
+/// A new machine client and its secret, which is shown this once and stored only hashed.
+#[derive(Clone, Debug)]
+pub struct IssuedClient {
+    pub client: MachineClient,
+    pub secret: String,
+}
+
+/// The machine clients of the user directory: who may use the client-credentials grant, and
+/// which user each one acts for.
+#[async_trait]
+pub trait MachineClients: Send + Sync {
+    /// `name` is already checked (letters, digits, spaces and `._@+=,-`, at most 64).
+    async fn create(&self, owner: &UserId, name: &str) -> Result<IssuedClient, DirectoryError>;
+    async fn get(&self, id: &str) -> anyhow::Result<Option<MachineClient>>;
+    async fn list(&self) -> anyhow::Result<Vec<MachineClient>>;
+    /// Its secret stops working at once; tokens already issued run out within their lifetime.
+    async fn delete(&self, id: &str) -> Result<(), DirectoryError>;
 }
 
 pub use crate::extract::ExtractedText;

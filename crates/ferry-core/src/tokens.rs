@@ -7,7 +7,7 @@ use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// 256 random bits, URL-safe.
+/// 256 random bits, URL-safe: link tokens, and machine clients' secrets.
 pub fn new_link_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);

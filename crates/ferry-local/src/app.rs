@@ -2,6 +2,7 @@
 //! services, and serves the API, the identity provider, the storage endpoint and the outbox.
 
 use crate::catalog::SqliteCatalog;
+use crate::clients::LocalClients;
 use crate::db::Db;
 use crate::idp::LocalIdp;
 use crate::outbox::Outbox;
@@ -12,7 +13,7 @@ use crate::users::LocalUsers;
 use anyhow::Context;
 use axum::Router;
 use ferry_core::auth::jwks::JwksCache;
-use ferry_core::auth::oidc::{OidcConfig, OidcVerifier};
+use ferry_core::auth::oidc::{MACHINE_SCOPE, OidcConfig, OidcVerifier};
 use ferry_core::auth::recipient::RecipientTokens;
 use ferry_core::config::Settings;
 use ferry_core::extract::ExtractLimits;
@@ -146,6 +147,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let db = Db::open(&data_dir.join("ferry.db"))?;
 
     let users = Arc::new(LocalUsers::new(db.clone())?);
+    let clients = Arc::new(LocalClients::new(db.clone())?);
     let first_admin = ensure_first_admin(&users).await?;
     let adapters = match options.backend {
         Backend::Local => local_adapters(&data_dir, &db, &public_url)?,
@@ -162,8 +164,14 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     ));
     let issuer = format!("{public_url}/oidc");
     let idp = Arc::new(
-        LocalIdp::new(issuer.clone(), public_url.clone(), &data_dir, users.clone())?
-            .with_rate_limiter(limiter.clone()),
+        LocalIdp::new(
+            issuer.clone(),
+            public_url.clone(),
+            &data_dir,
+            users.clone(),
+            clients.clone(),
+        )?
+        .with_rate_limiter(limiter.clone()),
     );
 
     let mut settings = Settings::new(public_url.clone());
@@ -184,6 +192,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             issuer: issuer.clone(),
             audience: WEB_CLIENT_ID.into(),
             groups_claim: "groups".into(),
+            machine_scope: Some(MACHINE_SCOPE.into()),
             ..OidcConfig::default()
         },
         Arc::new(JwksCache::new(idp.jwks_fetcher(), Duration::from_secs(30))),
@@ -194,6 +203,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         queue: adapters.queue,
         mailer: adapters.mailer,
         users: users.clone(),
+        clients,
         extractor: adapters.extractor,
         deliverer,
         clock: Arc::new(SystemClock),

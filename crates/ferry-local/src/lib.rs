@@ -5,6 +5,7 @@ pub mod app;
 #[cfg(feature = "aws")]
 mod aws;
 pub mod catalog;
+pub mod clients;
 pub mod db;
 pub mod html;
 pub mod idp;

@@ -465,3 +465,76 @@ async fn tokens_carry_the_directory_id_and_roles_and_disabling_ends_sessions() {
     let error = after.expect_err("the refresh token died with the disable");
     assert_eq!(error.code(), Some("NotAuthorizedException"), "{error:?}");
 }
+
+#[tokio::test]
+async fn machine_clients_are_app_clients_that_name_their_owner() {
+    use ferry_core::auth::oidc::MACHINE_SCOPE;
+    use ferry_core::ports::MachineClients;
+    let (client, pool_id) = pool().await;
+    let users = CognitoDirectory::new(client.clone(), &pool_id);
+    let owner = UserDirectory::create(&users, new_user("ops@example.org", &[Role::Member]))
+        .await
+        .unwrap();
+    // The portal's own app client is not a machine client.
+    client
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("ferry-web")
+        .send()
+        .await
+        .unwrap();
+
+    let issued = MachineClients::create(&users, &owner.id, "nightly export")
+        .await
+        .unwrap();
+    assert_eq!(issued.client.owner, owner.id);
+    assert_eq!(issued.client.name, "nightly export");
+    assert!(!issued.secret.is_empty());
+    let stored = client
+        .describe_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_id(&issued.client.id)
+        .send()
+        .await
+        .unwrap();
+    let stored = stored.user_pool_client().unwrap();
+    assert_eq!(stored.client_secret(), Some(issued.secret.as_str()));
+    assert_eq!(stored.allowed_o_auth_scopes(), [MACHINE_SCOPE.to_owned()]);
+    assert_eq!(
+        stored.allowed_o_auth_flows(),
+        [aws_sdk_cognitoidentityprovider::types::OAuthFlowType::ClientCredentials]
+    );
+
+    // A second directory, as another function would hold, reads it from Cognito.
+    let elsewhere = CognitoDirectory::new(client.clone(), &pool_id);
+    let read = MachineClients::get(&elsewhere, &issued.client.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (read.id.as_str(), &read.owner),
+        (issued.client.id.as_str(), &owner.id)
+    );
+    assert_eq!(
+        MachineClients::list(&elsewhere).await.unwrap(),
+        vec![read.clone()]
+    );
+    assert_eq!(
+        MachineClients::get(&elsewhere, "nosuchclient0000000000000")
+            .await
+            .unwrap(),
+        None
+    );
+
+    MachineClients::delete(&elsewhere, &issued.client.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        MachineClients::get(&elsewhere, &issued.client.id)
+            .await
+            .unwrap(),
+        None
+    );
+    let again = MachineClients::delete(&elsewhere, &issued.client.id).await;
+    assert!(matches!(again, Err(DirectoryError::NotFound)), "{again:?}");
+}

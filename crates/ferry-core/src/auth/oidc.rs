@@ -7,6 +7,10 @@ use serde::Deserialize;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+/// The scope of machine clients' tokens: Cognito's resource server `ferry` with its scope
+/// `transfers`, and ferry-local's identity provider alike.
+pub const MACHINE_SCOPE: &str = "ferry/transfers";
+
 #[derive(Clone, Debug)]
 pub struct OidcConfig {
     pub issuer: String,
@@ -16,6 +20,10 @@ pub struct OidcConfig {
     /// Where the roles are: `groups` (ferry-local, Keycloak with a mapper), `cognito:groups`.
     pub groups_claim: String,
     pub algorithms: Vec<Algorithm>,
+    /// The scope that client-credentials tokens of Ferry's machine clients carry (`ferry/transfers`
+    /// of Cognito's resource server). Such a token names its client in `client_id` and `sub`,
+    /// not the web client: it is accepted here and its client must then be a registered one.
+    pub machine_scope: Option<String>,
     /// Clock skew tolerated on `exp` and `nbf`, in seconds; capped at 60.
     pub leeway_secs: u64,
 }
@@ -27,6 +35,7 @@ impl Default for OidcConfig {
             audience: String::new(),
             groups_claim: "groups".into(),
             algorithms: vec![Algorithm::RS256],
+            machine_scope: None,
             leeway_secs: 30,
         }
     }
@@ -41,6 +50,8 @@ pub struct OidcClaims {
     pub name: Option<String>,
     pub groups: Vec<String>,
     pub token_use: Option<String>,
+    /// The machine client, when this is one's client-credentials token.
+    pub machine_client: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +78,8 @@ struct RawClaims {
     client_id: Option<String>,
     #[serde(default)]
     token_use: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
     #[serde(default)]
     email: Option<String>,
     #[serde(default)]
@@ -150,7 +163,12 @@ impl OidcVerifier {
         let audience = &self.config.audience;
         let for_us = claims.aud.as_ref().is_some_and(|a| a.contains(audience))
             || claims.client_id.as_deref() == Some(audience.as_str());
-        if !for_us {
+        let machine_client = if for_us {
+            None
+        } else {
+            self.machine_client(&claims)
+        };
+        if !for_us && machine_client.is_none() {
             return Err(AuthError::Invalid(
                 "it was issued for another client".into(),
             ));
@@ -181,7 +199,19 @@ impl OidcVerifier {
             name: claims.name,
             groups,
             token_use: claims.token_use,
+            machine_client,
         })
+    }
+
+    /// The client of a client-credentials token with the machine scope: its own subject.
+    fn machine_client(&self, claims: &RawClaims) -> Option<String> {
+        let wanted = self.config.machine_scope.as_deref()?;
+        let scoped = claims
+            .scope
+            .as_deref()
+            .is_some_and(|s| s.split(' ').any(|granted| granted == wanted));
+        let client = claims.client_id.as_deref()?;
+        (scoped && client == claims.sub).then(|| client.to_owned())
     }
 }
 

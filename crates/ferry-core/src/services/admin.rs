@@ -56,7 +56,7 @@ fn parse_name(raw: &str) -> Result<String> {
     Ok(name)
 }
 
-fn directory_error(e: DirectoryError) -> Error {
+pub(super) fn directory_error(e: DirectoryError) -> Error {
     match e {
         DirectoryError::EmailTaken => Error::Conflict(e.to_string()),
         DirectoryError::NotFound => Error::not_found("user"),
@@ -66,7 +66,8 @@ fn directory_error(e: DirectoryError) -> Error {
 }
 
 impl Ferry {
-    fn may_manage_users(&self, admin: &AuthUser) -> Result<()> {
+    /// Users and their machine clients are Ferry's to manage only where it keeps the directory.
+    pub(super) fn may_manage_users(&self, admin: &AuthUser) -> Result<()> {
         require_admin(admin)?;
         match self.settings.users {
             UserSource::Directory => Ok(()),

@@ -5,6 +5,7 @@ pub mod abandon;
 pub mod access;
 pub mod admin;
 pub mod authorize;
+pub mod clients;
 pub mod deliveries;
 pub mod pipeline;
 pub mod purge;
@@ -21,8 +22,8 @@ use crate::ids::TransferId;
 use crate::limits::{Action, RateLimiter, Subject};
 use crate::model::Transfer;
 use crate::ports::{
-    Catalog, Clock, Deliverer, Mailer, ObjectStore, SaveError, TextExtractor, UserDirectory,
-    WorkQueue,
+    Catalog, Clock, Deliverer, MachineClients, Mailer, ObjectStore, SaveError, TextExtractor,
+    UserDirectory, WorkQueue,
 };
 use crate::scan::MalwareScanner;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub struct Ports {
     pub queue: Arc<dyn WorkQueue>,
     pub mailer: Arc<dyn Mailer>,
     pub users: Arc<dyn UserDirectory>,
+    pub clients: Arc<dyn MachineClients>,
     pub extractor: Arc<dyn TextExtractor>,
     pub deliverer: Arc<dyn Deliverer>,
     pub clock: Arc<dyn Clock>,

@@ -31,6 +31,9 @@ impl Ferry {
 
     /// The signed-in user an issuer's verified claims stand for.
     pub(crate) async fn user_from_claims(&self, claims: OidcClaims) -> Result<AuthUser> {
+        if let Some(client) = &claims.machine_client {
+            return self.machine_user(client).await;
+        }
         let id = UserId::parse(&claims.sub)
             .ok_or_else(|| Error::Unauthenticated("the token's subject is not a user id".into()))?;
         let groups = claims.groups.iter().filter_map(|g| Role::parse(g));
@@ -75,6 +78,41 @@ impl Ferry {
             id,
             email: user.email,
             name: user.name,
+            roles,
+        })
+    }
+
+    /// The owner a machine client acts for, as a member at most: a script never administers.
+    async fn machine_user(&self, client_id: &str) -> Result<AuthUser> {
+        if self.settings.users == UserSource::Token {
+            return Err(Error::Unauthenticated(
+                "machine clients are not accepted with an outside identity provider".into(),
+            ));
+        }
+        let client = self.ports.clients.get(client_id).await?.ok_or_else(|| {
+            Error::Unauthenticated("this machine client was deleted or never existed".into())
+        })?;
+        let owner = self
+            .ports
+            .users
+            .get(&client.owner)
+            .await?
+            .filter(|u| u.enabled)
+            .ok_or_else(|| {
+                Error::Unauthenticated(
+                    "the account this client acts for is disabled or no longer exists".into(),
+                )
+            })?;
+        let roles = owner
+            .roles
+            .iter()
+            .copied()
+            .filter(|r| *r == Role::Member)
+            .collect();
+        Ok(AuthUser {
+            id: owner.id,
+            email: owner.email,
+            name: owner.name,
             roles,
         })
     }

@@ -56,12 +56,14 @@ impl Harness {
         let queue = Arc::new(MemoryQueue::default());
         let mailer = Arc::new(MemoryMailer::default());
         let clock = Arc::new(ManualClock::new(Utc::now()));
+        let directory = Arc::new(MemoryDirectory::default());
         let ports = Ports {
             store: store.clone(),
             catalog: catalog.clone(),
             queue: queue.clone(),
             mailer: mailer.clone(),
-            users: Arc::new(MemoryDirectory::default()),
+            users: directory.clone(),
+            clients: directory.clone(),
             extractor: Arc::new(NativeExtractor::new(store.clone(), Default::default())),
             deliverer: Arc::new(MemoryDeliverer::default()),
             clock: clock.clone(),
@@ -767,7 +769,136 @@ fn claims(sub: &str, email: Option<&str>, groups: &[&str]) -> crate::auth::oidc:
         name: Some("Kim \u{202e}Keycloak".into()),
         groups: groups.iter().map(|g| g.to_string()).collect(),
         token_use: None,
+        machine_client: None,
     }
+}
+
+#[tokio::test]
+async fn a_machine_client_acts_for_its_owner_as_a_member_until_deleted() {
+    use super::clients::CreateClient;
+    use crate::ports::NewUser;
+    let mut h = Harness::new();
+    let users = h.ferry.ports.users.clone();
+    let new_user = |email: &str, roles: Vec<Role>| NewUser {
+        email: EmailAddress::parse(email).unwrap(),
+        name: email.into(),
+        roles,
+        password: None,
+    };
+    let admin = users
+        .create(new_user("root@example.org", vec![Role::Admin]))
+        .await
+        .unwrap();
+    let admin = AuthUser {
+        id: admin.id,
+        email: admin.email,
+        name: admin.name,
+        roles: vec![Role::Admin],
+    };
+    let owner = users
+        .create(new_user("ops@example.org", vec![Role::Admin, Role::Member]))
+        .await
+        .unwrap();
+    let create = |name: &str, email: &str| CreateClient {
+        name: name.into(),
+        owner_email: email.into(),
+    };
+
+    // Only admins create clients, for enabled users that exist.
+    assert!(matches!(
+        h.ferry
+            .create_client(&h.sender.clone(), create("x", "ops@example.org"), None)
+            .await,
+        Err(Error::Forbidden(_))
+    ));
+    let unknown = h
+        .ferry
+        .create_client(&admin, create("x", "nobody@example.org"), None)
+        .await;
+    assert!(matches!(unknown, Err(Error::Invalid(d)) if d.starts_with("owner_email")));
+    let bad_name = h
+        .ferry
+        .create_client(&admin, create("a/b", "ops@example.org"), None)
+        .await;
+    assert!(matches!(bad_name, Err(Error::Invalid(d)) if d.starts_with("name")));
+
+    let issued = h
+        .ferry
+        .create_client(
+            &admin,
+            create("nightly export", "ops@example.org"),
+            Some("10.0.0.1".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(issued.client.owner, owner.id);
+    assert!(issued.secret.len() >= 43);
+    let mut token = claims(&issued.client.id, None, &["admin"]);
+    token.machine_client = Some(issued.client.id.clone());
+
+    // The owner's identity, never more than a member's rights.
+    let acting = h.ferry.user_from_claims(token.clone()).await.unwrap();
+    assert_eq!(acting.id, owner.id);
+    assert_eq!(acting.email.as_str(), "ops@example.org");
+    assert_eq!(acting.roles, vec![Role::Member]);
+    let listed = h.ferry.list_clients(&admin).await.unwrap();
+    assert_eq!(listed, vec![issued.client.clone()]);
+
+    // A disabled owner stops the client too.
+    users
+        .update(
+            &owner.id,
+            crate::ports::UserPatch {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let disabled = h.ferry.user_from_claims(token.clone()).await;
+    assert!(matches!(disabled, Err(Error::Unauthenticated(d)) if d.contains("disabled")));
+    users
+        .update(
+            &owner.id,
+            crate::ports::UserPatch {
+                enabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    h.ferry
+        .delete_client(&admin, &issued.client.id, None)
+        .await
+        .unwrap();
+    let deleted = h.ferry.user_from_claims(token.clone()).await;
+    assert!(matches!(deleted, Err(Error::Unauthenticated(d)) if d.contains("deleted")));
+    assert!(matches!(
+        h.ferry.delete_client(&admin, &issued.client.id, None).await,
+        Err(Error::NotFound(d)) if d.contains("client")
+    ));
+    let audited: Vec<String> = h
+        .catalog
+        .query_audit(&AuditQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .events
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(audited.contains(&"client.created".to_owned()));
+    assert!(audited.contains(&"client.deleted".to_owned()));
+
+    // With an outside identity provider there is no directory to hold clients.
+    h.ferry.settings.users = crate::config::UserSource::Token;
+    assert!(matches!(
+        h.ferry.user_from_claims(token).await,
+        Err(Error::Unauthenticated(_))
+    ));
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! ferry-local's OpenID Connect provider, for the one public client `ferry-web`: discovery,
 //! JWKS, authorization code with PKCE (S256), refresh with rotation, userinfo, logout, and an
-//! account page for TOTP and password changes. Users live in [`LocalUsers`]; short-lived state
+//! account page for TOTP and password changes; and the client-credentials grant for the
+//! machine clients that admins create. Users live in [`LocalUsers`]; short-lived state
 //! (codes, login tickets, account sessions) lives in memory, bounded.
 
 mod account;
@@ -9,6 +10,7 @@ mod discovery;
 mod ephemeral;
 mod keys;
 mod logout;
+mod machine;
 mod pages;
 mod params;
 mod token;
@@ -16,6 +18,7 @@ mod token;
 #[cfg(test)]
 mod tests;
 
+use crate::clients::LocalClients;
 use crate::users::LocalUsers;
 use anyhow::Context;
 use async_trait::async_trait;
@@ -55,6 +58,7 @@ pub struct LocalIdp {
     key: SigningKey,
     jwks: Arc<StaticJwks>,
     users: Arc<LocalUsers>,
+    clients: Arc<LocalClients>,
     codes: Ephemeral<authorize::CodeGrant>,
     tickets: Ephemeral<authorize::LoginTicket>,
     sessions: Ephemeral<account::Session>,
@@ -78,6 +82,7 @@ impl LocalIdp {
         public_url: String,
         data_dir: &Path,
         users: Arc<LocalUsers>,
+        clients: Arc<LocalClients>,
     ) -> anyhow::Result<Self> {
         let public_url = public_url.trim_end_matches('/').to_owned();
         let parsed = url::Url::parse(&public_url)
@@ -92,6 +97,7 @@ impl LocalIdp {
             key,
             jwks,
             users,
+            clients,
             codes: Ephemeral::new(CODE_TTL, MAX_ENTRIES),
             tickets: Ephemeral::new(TICKET_TTL, MAX_ENTRIES),
             sessions: Ephemeral::new(SESSION_TTL, MAX_ENTRIES),

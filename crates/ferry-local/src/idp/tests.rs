@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ferry_core::ports::{NewUser, UserPatch};
+use ferry_core::ports::{MachineClients, NewUser, UserPatch};
 use ferry_core::values::{EmailAddress, Role};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
@@ -32,6 +32,7 @@ struct Harness {
     _dir: tempfile::TempDir,
     idp: Arc<LocalIdp>,
     users: Arc<LocalUsers>,
+    clients: Arc<LocalClients>,
     app: Router,
 }
 
@@ -156,13 +157,15 @@ async fn harness_at(public_url: &str) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(KEY_FILE), shared_key_pem()).unwrap();
     let db = Db::open(&dir.path().join("ferry.db")).unwrap();
-    let users = Arc::new(LocalUsers::new(db).unwrap());
+    let users = Arc::new(LocalUsers::new(db.clone()).unwrap());
+    let clients = Arc::new(LocalClients::new(db).unwrap());
     let idp = Arc::new(
         LocalIdp::new(
             format!("{public_url}/oidc"),
             public_url.into(),
             dir.path(),
             users.clone(),
+            clients.clone(),
         )
         .unwrap(),
     );
@@ -171,6 +174,7 @@ async fn harness_at(public_url: &str) -> Harness {
         _dir: dir,
         idp,
         users,
+        clients,
         app,
     }
 }
@@ -399,7 +403,7 @@ async fn discovery_and_jwks_describe_the_provider() {
     assert_eq!(d["response_types_supported"], serde_json::json!(["code"]));
     assert_eq!(
         d["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["none"])
+        serde_json::json!(["none", "client_secret_basic", "client_secret_post"])
     );
     assert_eq!(
         d["id_token_signing_alg_values_supported"],
@@ -896,12 +900,15 @@ async fn a_login_ticket_allows_five_codes() {
 #[tokio::test]
 async fn the_signing_key_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let users = Arc::new(LocalUsers::new(Db::open(&dir.path().join("ferry.db")).unwrap()).unwrap());
+    let db = Db::open(&dir.path().join("ferry.db")).unwrap();
+    let users = Arc::new(LocalUsers::new(db.clone()).unwrap());
+    let clients = Arc::new(LocalClients::new(db).unwrap());
     let first = LocalIdp::new(
         format!("{BASE}/oidc"),
         BASE.into(),
         dir.path(),
         users.clone(),
+        clients.clone(),
     )
     .unwrap();
     #[cfg(unix)]
@@ -921,7 +928,14 @@ async fn the_signing_key_survives_a_restart() {
         .unwrap();
     drop(first);
 
-    let second = LocalIdp::new(format!("{BASE}/oidc"), BASE.into(), dir.path(), users).unwrap();
+    let second = LocalIdp::new(
+        format!("{BASE}/oidc"),
+        BASE.into(),
+        dir.path(),
+        users,
+        clients,
+    )
+    .unwrap();
     let jwks = second.jwks_fetcher().fetch().await.unwrap();
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.kid.as_deref(), Some(second.key_id()));
@@ -1104,5 +1118,136 @@ async fn cookies_are_secure_behind_https() {
             .to_str()
             .unwrap()
             .contains("; Secure")
+    );
+}
+
+#[tokio::test]
+async fn machine_clients_trade_their_secret_for_a_cognito_shaped_token() {
+    let h = harness().await;
+    let owner = h.user("ops@example.org", vec![Role::Member]).await;
+    let issued = h.clients.create(&owner.id, "nightly").await.unwrap();
+    let id = issued.client.id.as_str();
+    let basic = |id: &str, secret: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+        )
+    };
+    let with_basic = |authorization: String, fields: &[(&str, &str)]| {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        Request::post("/oidc/token")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::AUTHORIZATION, authorization)
+            .body(Body::from(body))
+            .unwrap()
+    };
+
+    // The Basic header and the form both work; the token names the client, not a person.
+    let reply = h
+        .send(with_basic(
+            basic(id, &issued.secret),
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "ferry/transfers"),
+            ],
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store");
+    let tokens = reply.json();
+    assert!(tokens.get("refresh_token").is_none() && tokens.get("id_token").is_none());
+    assert_eq!(tokens["scope"], "ferry/transfers");
+    let access = tokens["access_token"].as_str().unwrap();
+    let jwks = h.idp.jwks_fetcher().fetch().await.unwrap();
+    let key = DecodingKey::from_jwk(jwks.find(h.idp.key_id()).unwrap()).unwrap();
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_aud = false;
+    validation.set_issuer(&[format!("{BASE}/oidc")]);
+    let claims = jsonwebtoken::decode::<Value>(access, &key, &validation)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["sub"], id);
+    assert_eq!(claims["client_id"], id);
+    assert_eq!(claims["token_use"], "access");
+    assert!(claims.get("aud").is_none() && claims.get("email").is_none());
+
+    let form = h
+        .post(
+            "/oidc/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", id),
+                ("client_secret", issued.secret.as_str()),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+
+    // Wrong secrets, unknown clients and no credentials are one and the same 401.
+    for request in [
+        with_basic(basic(id, "wrong"), &[("grant_type", "client_credentials")]),
+        with_basic(
+            basic("unknown", &issued.secret),
+            &[("grant_type", "client_credentials")],
+        ),
+    ] {
+        let refused = h.send(request).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(refused.json()["error"], "invalid_client");
+        assert!(refused.headers.contains_key(header::WWW_AUTHENTICATE));
+    }
+    let anonymous = h
+        .post("/oidc/token", &[("grant_type", "client_credentials")], None)
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let twice = h
+        .send(with_basic(
+            basic(id, &issued.secret),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_secret", issued.secret.as_str()),
+            ],
+        ))
+        .await;
+    assert_eq!(twice.json()["error"], "invalid_request");
+    let scoped = h
+        .send(with_basic(
+            basic(id, &issued.secret),
+            &[("grant_type", "client_credentials"), ("scope", "openid")],
+        ))
+        .await;
+    assert_eq!(scoped.json()["error"], "invalid_scope");
+
+    // A disabled owner's client gets no token; a deleted client neither.
+    h.set_enabled(&owner, false).await;
+    let disabled = h
+        .send(with_basic(
+            basic(id, &issued.secret),
+            &[("grant_type", "client_credentials")],
+        ))
+        .await;
+    assert_eq!(disabled.json()["error"], "unauthorized_client");
+    h.set_enabled(&owner, true).await;
+    h.clients.delete(id).await.unwrap();
+    let deleted = h
+        .send(with_basic(
+            basic(id, &issued.secret),
+            &[("grant_type", "client_credentials")],
+        ))
+        .await;
+    assert_eq!(deleted.status, StatusCode::UNAUTHORIZED);
+
+    let discovery = h
+        .get("/oidc/.well-known/openid-configuration", None)
+        .await
+        .json();
+    assert!(
+        discovery["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("client_credentials"))
     );
 }

@@ -21,12 +21,14 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 #[derive(Debug)]
-enum TokenError {
+pub(super) enum TokenError {
     /// An OAuth error the client can act on (RFC 6749 §5.2).
     Refused {
         error: &'static str,
         description: &'static str,
     },
+    /// The client's own credentials are wrong: 401, as RFC 6749 §5.2 asks.
+    InvalidClient,
     Unexpected(anyhow::Error),
 }
 
@@ -36,7 +38,7 @@ impl From<anyhow::Error> for TokenError {
     }
 }
 
-fn refused(error: &'static str, description: &'static str) -> TokenError {
+pub(super) fn refused(error: &'static str, description: &'static str) -> TokenError {
     TokenError::Refused { error, description }
 }
 
@@ -45,7 +47,7 @@ fn invalid_grant(description: &'static str) -> TokenError {
 }
 
 /// Token responses hold secrets: no cache may keep them.
-fn no_store(mut response: Response) -> Response {
+pub(super) fn no_store(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
@@ -56,6 +58,23 @@ impl IntoResponse for TokenError {
     fn into_response(self) -> Response {
         let (status, error, description) = match self {
             Self::Refused { error, description } => (StatusCode::BAD_REQUEST, error, description),
+            Self::InvalidClient => {
+                let mut response = no_store(
+                    (
+                        StatusCode::UNAUTHORIZED,
+                        Json(json!({
+                            "error": "invalid_client",
+                            "error_description": "the client id or secret is wrong",
+                        })),
+                    )
+                        .into_response(),
+                );
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"ferry\""),
+                );
+                return response;
+            }
             Self::Unexpected(e) => {
                 tracing::error!(error = %format!("{e:#}"), "the token endpoint failed");
                 (
@@ -107,13 +126,16 @@ struct IdClaims<'a> {
 }
 
 #[derive(Serialize)]
-struct TokenResponse {
-    access_token: String,
-    id_token: String,
-    refresh_token: String,
-    token_type: &'static str,
-    expires_in: u64,
-    scope: String,
+pub(super) struct TokenResponse {
+    pub(super) access_token: String,
+    /// Only where a person signed in: a machine client gets neither.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) refresh_token: Option<String>,
+    pub(super) token_type: &'static str,
+    pub(super) expires_in: u64,
+    pub(super) scope: String,
 }
 
 fn groups(user: &User) -> Vec<&'static str> {
@@ -159,7 +181,11 @@ fn mint(
     Ok((idp.key.sign("at+jwt", &access)?, idp.key.sign("JWT", &id)?))
 }
 
-fn require<'a>(p: &'a Params, name: &str, missing: &'static str) -> Result<&'a str, TokenError> {
+pub(super) fn require<'a>(
+    p: &'a Params,
+    name: &str,
+    missing: &'static str,
+) -> Result<&'a str, TokenError> {
     p.get(name)
         .ok_or_else(|| refused("invalid_request", missing))
 }
@@ -172,22 +198,31 @@ fn check_client(p: &Params) -> Result<(), TokenError> {
 }
 
 /// `POST /oidc/token`.
-pub(super) async fn token(State(idp): State<Arc<LocalIdp>>, body: Bytes) -> Response {
-    match exchange(&idp, &body).await {
+pub(super) async fn token(
+    State(idp): State<Arc<LocalIdp>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match exchange(&idp, &headers, &body).await {
         Ok(tokens) => no_store(Json(tokens).into_response()),
         Err(e) => e.into_response(),
     }
 }
 
-async fn exchange(idp: &LocalIdp, body: &[u8]) -> Result<TokenResponse, TokenError> {
+async fn exchange(
+    idp: &LocalIdp,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<TokenResponse, TokenError> {
     let params =
         Params::parse(body).map_err(|_| refused("invalid_request", "the request is malformed"))?;
     match require(&params, "grant_type", "grant_type is required")? {
         "authorization_code" => redeem_code(idp, &params).await,
         "refresh_token" => refresh(idp, &params).await,
+        "client_credentials" => super::machine::grant(idp, headers, &params).await,
         _ => Err(refused(
             "unsupported_grant_type",
-            "use authorization_code or refresh_token",
+            "use authorization_code, refresh_token or client_credentials",
         )),
     }
 }
@@ -251,8 +286,8 @@ async fn redeem_code(idp: &LocalIdp, p: &Params) -> Result<TokenResponse, TokenE
         .update(code, |g| g.refresh_token = Some(refresh_token.clone()));
     Ok(TokenResponse {
         access_token,
-        id_token,
-        refresh_token,
+        id_token: Some(id_token),
+        refresh_token: Some(refresh_token),
         token_type: "Bearer",
         expires_in: ACCESS_TTL_SECS,
         scope: grant.request.scope,
@@ -270,8 +305,8 @@ async fn refresh(idp: &LocalIdp, p: &Params) -> Result<TokenResponse, TokenError
     let (access_token, id_token) = mint(idp, &rotated.user, DEFAULT_SCOPE, None)?;
     Ok(TokenResponse {
         access_token,
-        id_token,
-        refresh_token: rotated.refresh_token,
+        id_token: Some(id_token),
+        refresh_token: Some(rotated.refresh_token),
         token_type: "Bearer",
         expires_in: ACCESS_TTL_SECS,
         scope: DEFAULT_SCOPE.to_owned(),

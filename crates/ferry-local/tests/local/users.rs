@@ -266,3 +266,122 @@ async fn totp_enrollment_on_the_account_page_adds_an_otp_step_to_sign_in() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["email"], "erin@example.org");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_machine_client_sends_as_its_owner_until_an_admin_deletes_it() {
+    let app = spawn_logged(Vec::new(), Vec::new()).await;
+    let admin = app.admin_token().await;
+    app.user(&admin, "ops@example.org", &["member", "admin"])
+        .await;
+    let (status, issued) = app
+        .post(
+            "/api/v1/admin/clients",
+            Some(&admin),
+            json!({ "name": "nightly export", "owner_email": "Ops@Example.org" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let client_id = issued["client_id"].as_str().unwrap().to_owned();
+    let secret = issued["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(issued["name"], "nightly export");
+
+    let (status, bad) = app
+        .post(
+            "/api/v1/admin/clients",
+            Some(&admin),
+            json!({ "name": "x", "owner_email": "nobody@example.org" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(bad["detail"].as_str().unwrap().contains("owner_email"));
+    let member = app.user(&admin, "mia@example.org", &["member"]).await;
+    let (status, _) = app
+        .post(
+            "/api/v1/admin/clients",
+            Some(&member),
+            json!({ "name": "x", "owner_email": "mia@example.org" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let machine_token = || async {
+        let response = app
+            .http
+            .post(app.url("/oidc/token"))
+            .basic_auth(&client_id, Some(&secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status(),
+            response.json::<serde_json::Value>().await.unwrap(),
+        )
+    };
+    let (status, tokens) = machine_token().await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+
+    // It is the owner, as a member only.
+    let (status, me) = app.get("/api/v1/me", &token).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["email"], "ops@example.org");
+    assert_eq!(me["roles"], json!(["member"]));
+    let (status, _) = app.get("/api/v1/admin/users", &token).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let bytes = b"nightly figures\n";
+    let (status, transfer) = app
+        .post(
+            "/api/v1/transfers",
+            Some(&token),
+            json!({
+                "recipients": ["bob@example.com"],
+                "subject": "Nightly export",
+                "files": [{ "name": "figures.txt", "size": bytes.len(), "content_type": "text/plain", "md5": md5_b64(bytes) }],
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{transfer}");
+    app.upload(&token, &transfer, 0, bytes).await;
+
+    let (status, listed) = app.get("/api/v1/admin/clients", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed["clients"][0]["client_id"], client_id.as_str());
+    assert!(listed["clients"][0].get("client_secret").is_none());
+
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/admin/clients/{client_id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.get("/api/v1/me", &token).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a deleted client's unexpired token stops working"
+    );
+    let (status, _) = machine_token().await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            "/api/v1/admin/clients/not-an-id!",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let actions: Vec<String> = app.get("/api/v1/admin/audit", &admin).await.1["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(actions.contains(&"client.created".to_owned()));
+    assert!(actions.contains(&"client.deleted".to_owned()));
+    app.assert_log_free_of(&[&secret, &token]);
+}

@@ -118,6 +118,55 @@ async fn cognito_access_tokens_are_checked_by_client_id_and_their_groups_claim()
 }
 
 #[tokio::test]
+async fn client_credentials_tokens_with_the_machine_scope_name_their_client() {
+    let machine = OidcVerifier::new(
+        OidcConfig {
+            issuer: ISSUER.into(),
+            audience: CLIENT.into(),
+            machine_scope: Some("ferry/transfers".into()),
+            ..OidcConfig::default()
+        },
+        Arc::new(JwksCache::new(Arc::new(Fixed), Duration::from_secs(60))),
+    );
+    // As Cognito issues them: no aud, the client is the subject.
+    let token = |client: &str, sub: &str, scope: &str| {
+        with(|c| {
+            c.remove("aud");
+            c.remove("groups");
+            c.insert("sub".into(), json!(sub));
+            c.insert("client_id".into(), json!(client));
+            c.insert("scope".into(), json!(scope));
+        })
+    };
+    let verified = machine
+        .verify(&token("c-1", "c-1", "other/x ferry/transfers"))
+        .await
+        .unwrap();
+    assert_eq!(verified.machine_client.as_deref(), Some("c-1"));
+
+    for (client, sub, scope) in [
+        ("c-1", "c-1", "ferry/other"),
+        ("c-1", "u-1", "ferry/transfers"),
+        ("c-1", "c-1", "ferry/transfers2"),
+    ] {
+        let refused = machine.verify(&token(client, sub, scope)).await;
+        assert!(
+            matches!(&refused, Err(AuthError::Invalid(why)) if why.contains("another client")),
+            "{client} {sub} {scope}: {refused:?}"
+        );
+    }
+    // Without a machine scope configured, no client-credentials token passes.
+    assert!(
+        refused(&token("c-1", "c-1", "ferry/transfers"))
+            .await
+            .contains("another client")
+    );
+    // The web client's own tokens never count as a machine client's.
+    let web = machine.verify(&sign(&claims(), "k1")).await.unwrap();
+    assert_eq!(web.machine_client, None);
+}
+
+#[tokio::test]
 async fn tokens_for_others_or_of_the_wrong_kind_are_refused() {
     assert!(
         refused(&with(|c| drop(

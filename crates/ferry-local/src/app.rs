@@ -103,6 +103,9 @@ pub struct Options {
     /// socket path; an infected one is rejected as `malware`. Off by default.
     #[arg(long, env = "FERRY_CLAMD", value_name = "ADDR")]
     pub clamd: Option<ferry_clamd::ClamdAddress>,
+    /// Without a command, ferry-local serves the portal.
+    #[command(subcommand)]
+    pub command: Option<crate::admin_cli::Command>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -137,6 +140,9 @@ pub(crate) trait JobRunner: Send {
 }
 
 pub async fn run(options: Options) -> anyhow::Result<()> {
+    if let Some(command) = &options.command {
+        return crate::admin_cli::run(command, &options.data_dir).await;
+    }
     let public_url = options
         .public_url
         .clone()

@@ -18,7 +18,7 @@ pub struct CreateClient {
 const MAX_NAME_CHARS: usize = 64;
 
 /// Names become part of Cognito's client name, which allows only these characters.
-fn parse_client_name(raw: &str) -> Result<String> {
+pub fn parse_client_name(raw: &str) -> Result<String> {
     let name = raw.trim();
     if name.is_empty() {
         return Err(Error::invalid("name: a name is required"));

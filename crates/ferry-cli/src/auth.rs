@@ -15,14 +15,17 @@ const MACHINE_SCOPE: &str = "ferry/transfers";
 const RENEW_BEFORE: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Deserialize)]
-struct PortalConfig {
-    api_url: String,
-    oidc: PortalOidc,
+pub struct PortalConfig {
+    pub api_url: String,
+    pub oidc: PortalOidc,
 }
 
 #[derive(Debug, Deserialize)]
-struct PortalOidc {
-    issuer: String,
+pub struct PortalOidc {
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,7 +72,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(
         .map_err(|e| anyhow::anyhow!("{what} at {url} is not what was expected: {e}"))
 }
 
-async fn portal_config(http: &reqwest::Client, url: &str) -> anyhow::Result<PortalConfig> {
+pub async fn portal_config(http: &reqwest::Client, url: &str) -> anyhow::Result<PortalConfig> {
     let url = url.trim_end_matches('/');
     get_json(
         http,
@@ -107,13 +110,15 @@ pub struct ClientCredentials {
 }
 
 /// Access tokens on demand: machine credentials' tokens are fetched again shortly before they
-/// expire; a recipient token (from an emailed code) is used as it is.
+/// expire, a signed-in person's are renewed with their refresh token, and a recipient token
+/// (from an emailed code) is used as it is.
 pub enum TokenSource {
     Client {
         endpoint: String,
         credentials: ClientCredentials,
         current: Mutex<Option<(String, Instant)>>,
     },
+    Login(Mutex<crate::login::StoredLogin>),
     Recipient(String),
 }
 
@@ -129,6 +134,7 @@ impl TokenSource {
     pub async fn bearer(&self, http: &reqwest::Client) -> anyhow::Result<String> {
         match self {
             Self::Recipient(token) => Ok(token.clone()),
+            Self::Login(login) => crate::login::bearer(http, login).await,
             Self::Client {
                 endpoint,
                 credentials,

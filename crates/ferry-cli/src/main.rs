@@ -4,6 +4,7 @@ mod api;
 mod auth;
 mod digest;
 mod failure;
+mod login;
 mod progress;
 mod receive;
 mod resume;
@@ -42,6 +43,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Sign in with your browser; the tokens are kept in your config directory (0600) for the
+    /// other commands. Scripts use FERRY_CLIENT_ID and FERRY_CLIENT_SECRET instead.
+    Login {
+        /// The port of the loopback address the browser returns to (0: any free one).
+        #[arg(long, default_value_t = 53682)]
+        port: u16,
+    },
+    /// Forget the tokens `ferry login` kept.
+    Logout,
     /// Send files to recipients; prints the transfer id. Run the same command again to resume
     /// an interrupted upload.
     Send {
@@ -151,19 +161,44 @@ fn http_client() -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
+/// Machine credentials from the environment when they are set, else the person who signed in
+/// with `ferry login`.
 async fn connect(url: Option<&str>) -> anyhow::Result<(Api, String)> {
-    let url = match url {
-        Some(url) => url.to_owned(),
-        None => required_env("FERRY_URL")?,
-    };
-    let credentials = ClientCredentials {
-        id: required_env("FERRY_CLIENT_ID")?,
-        secret: required_env("FERRY_CLIENT_SECRET")?,
-    };
     let http = http_client()?;
-    let portal = Portal::discover(&http, &url).await?;
-    let tokens = TokenSource::client_credentials(portal.token_endpoint, credentials);
-    Ok((Api::new(http, &portal.api_url, tokens), url))
+    if std::env::var_os("FERRY_CLIENT_ID").is_some() {
+        let url = match url {
+            Some(url) => url.to_owned(),
+            None => required_env("FERRY_URL")?,
+        };
+        let credentials = ClientCredentials {
+            id: required_env("FERRY_CLIENT_ID")?,
+            secret: required_env("FERRY_CLIENT_SECRET")?,
+        };
+        let portal = Portal::discover(&http, &url).await?;
+        let tokens = TokenSource::client_credentials(portal.token_endpoint, credentials);
+        return Ok((Api::new(http, &portal.api_url, tokens), url));
+    }
+    let Some(login) = login::load() else {
+        return Err(Failure::Auth(
+            "not signed in: run `ferry login --url URL`, or set FERRY_URL, FERRY_CLIENT_ID and \
+             FERRY_CLIENT_SECRET to machine credentials"
+                .into(),
+        )
+        .into());
+    };
+    if let Some(url) = url
+        && url.trim_end_matches('/') != login.url
+    {
+        return Err(Failure::Auth(format!(
+            "signed in to {}, not {url}: run `ferry login --url {url}`",
+            login.url
+        ))
+        .into());
+    }
+    let url = login.url.clone();
+    let api_url = login.api_url.clone();
+    let tokens = TokenSource::Login(std::sync::Mutex::new(login));
+    Ok((Api::new(http, &api_url, tokens), url))
 }
 
 fn sender(api: &Api, limit_rate: Option<u64>) -> upload::Sender {
@@ -177,6 +212,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let progress = Progress::new(cli.json);
     let url = cli.url.as_deref();
     match cli.command {
+        Command::Login { port } => {
+            let url = url.map(str::to_owned).ok_or_else(|| {
+                Failure::Refused("which portal? give --url URL or set FERRY_URL".into())
+            })?;
+            let signed_in = login::login(&http_client()?, &url, port).await?;
+            if cli.json {
+                return show::print_json(&serde_json::json!({ "url": signed_in.url }));
+            }
+            eprintln!("Signed in to {}.", signed_in.url);
+            Ok(())
+        }
+        Command::Logout => {
+            let forgotten = login::logout()?;
+            if !cli.json {
+                eprintln!(
+                    "{}",
+                    if forgotten {
+                        "Signed out."
+                    } else {
+                        "Not signed in."
+                    }
+                );
+            }
+            Ok(())
+        }
         Command::Receive {
             link,
             out,

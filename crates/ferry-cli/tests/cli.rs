@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 const ADMIN_EMAIL: &str = "admin@example.org";
 const ADMIN_PASSWORD: &str = "an admin password for tests";
 
-/// ferry-local is built beside `ferry` by a workspace build; alone, this builds it.
+/// ferry-local is built beside `ferry` by `cargo test --workspace` (as scripts/test.sh runs it);
+/// when it is missing, this builds it. After changing ferry-local, test the workspace, or build
+/// ferry-local before `cargo test -p ferry-cli`.
 fn ferry_local() -> PathBuf {
     let ferry = PathBuf::from(env!("CARGO_BIN_EXE_ferry"));
     let local = ferry.with_file_name("ferry-local");
@@ -497,4 +499,96 @@ fn watch_once_sends_a_directory_and_files_each_file_by_its_outcome() {
     ]);
     assert!(again.status.success(), "{}", text(&again.stderr));
     assert_eq!(portal.json(&["list"]).as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_signs_in_through_the_browser_keeps_the_tokens_private_and_renews_them() {
+    use std::io::BufRead;
+    let portal = Portal::start();
+    let config = portal.dir.path().join("config");
+    let as_person = |command: &mut Command| {
+        command
+            .env_remove("FERRY_CLIENT_ID")
+            .env_remove("FERRY_CLIENT_SECRET")
+            .env_remove("FERRY_URL")
+            .env("FERRY_CONFIG_DIR", &config)
+            .env("BROWSER", "none");
+    };
+    let mut ferry = portal.ferry();
+    as_person(&mut ferry);
+    let mut signing_in = ferry
+        .args(["login", "--url", &portal.url, "--port", "0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(signing_in.stderr.take().unwrap()).lines();
+    let address = stderr
+        .by_ref()
+        .map(Result::unwrap)
+        .find(|line| line.contains("/oidc/authorize?"))
+        .expect("the sign-in address");
+    let rest = std::thread::spawn(move || stderr.map(Result::unwrap).collect::<Vec<_>>());
+
+    // The browser: the sign-in form's fields are the request's own, plus the password.
+    let browser = ::reqwest::Client::builder()
+        .redirect(::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let request = url::Url::parse(&address).unwrap();
+    let mut form: Vec<(String, String)> = request.query_pairs().into_owned().collect();
+    form.push(("email".into(), ADMIN_EMAIL.into()));
+    form.push(("password".into(), ADMIN_PASSWORD.into()));
+    let signed = browser
+        .post(format!("{}/oidc/authorize", portal.url))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let signed_status = signed.status();
+    assert!(
+        signed_status.is_redirection(),
+        "{signed_status}: {}",
+        signed.text().await.unwrap()
+    );
+    let back = signed.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.starts_with("http://localhost:"), "{back}");
+    let landed = browser.get(&back).send().await.unwrap();
+    assert!(landed.status().is_success());
+    let status = tokio::task::spawn_blocking(move || signing_in.wait().unwrap())
+        .await
+        .unwrap();
+    let said = rest.join().unwrap().join("\n");
+    assert!(status.success(), "{said}");
+    assert!(said.contains("Signed in"), "{said}");
+
+    let kept = config.join("login.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&kept).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let list = || {
+        let mut ferry = portal.ferry();
+        as_person(&mut ferry);
+        ferry.args(["list", "--json"]).output().unwrap()
+    };
+    let listed = list();
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+
+    // An expired access token is renewed with the refresh token, which rotates.
+    let mut stored: Value = serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
+    let first_refresh = stored["refresh_token"].clone();
+    stored["expires_at"] = 0.into();
+    std::fs::write(&kept, serde_json::to_vec(&stored).unwrap()).unwrap();
+    let renewed = list();
+    assert!(renewed.status.success(), "{}", text(&renewed.stderr));
+    let stored: Value = serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
+    assert_ne!(stored["refresh_token"], first_refresh);
+    assert!(stored["expires_at"].as_i64().unwrap() > 0);
+
+    let mut logout = portal.ferry();
+    as_person(&mut logout);
+    assert!(logout.arg("logout").output().unwrap().status.success());
+    assert_eq!(list().status.code(), Some(3), "signed out");
 }

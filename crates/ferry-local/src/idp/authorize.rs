@@ -1,5 +1,5 @@
 //! The authorization endpoint: authorization code with PKCE (S256 only) for the one public
-//! client, a password form, then a TOTP form when the account has it on. Until the client and
+//! client (the portal, or the command line through a loopback redirect), a password form, then a TOTP form when the account has it on. Until the client and
 //! its exact redirect URI are known good, nothing is ever sent to the redirect URI.
 
 use super::params::Params;
@@ -75,6 +75,7 @@ enum Refusal {
     Page(String),
     /// A bad request from the registered client: back to it with an OAuth error.
     Redirect {
+        redirect_uri: String,
         error: &'static str,
         description: &'static str,
         state: Option<String>,
@@ -107,17 +108,22 @@ fn validate(idp: &LocalIdp, p: &Params) -> Result<AuthRequest, Refusal> {
             "This sign-in request comes from an unknown application.".into(),
         ));
     }
-    if p.get("redirect_uri") != Some(idp.redirect_uri.as_str()) {
+    let Some(redirect_uri) = p
+        .get("redirect_uri")
+        .filter(|uri| *uri == idp.redirect_uri || is_loopback_redirect(uri))
+        .map(str::to_owned)
+    else {
         return Err(Refusal::Page(
             "This sign-in request would return to an address that is not registered.".into(),
         ));
-    }
+    };
     // From here on the redirect URI is ours; `state` goes back only when it is sane.
     let state = p
         .get("state")
         .filter(|s| s.len() <= MAX_STATE)
         .map(str::to_owned);
     let refuse = |error, description| Refusal::Redirect {
+        redirect_uri: redirect_uri.clone(),
         error,
         description,
         state: state.clone(),
@@ -169,12 +175,34 @@ fn validate(idp: &LocalIdp, p: &Params) -> Result<AuthRequest, Refusal> {
         return Err(refuse("login_required", "the user must sign in"));
     }
     Ok(AuthRequest {
-        redirect_uri: idp.redirect_uri.clone(),
+        redirect_uri,
         code_challenge: challenge.to_owned(),
         state,
         nonce: nonce.map(str::to_owned),
         scope: normalized_scope(p.get("scope")),
     })
+}
+
+/// A native app's loopback redirect (RFC 8252 §7.3), for the `ferry` command line: plain HTTP
+/// to this machine on any port, path `/callback`. Nothing sent there leaves the machine.
+fn is_loopback_redirect(uri: &str) -> bool {
+    let Ok(url) = url::Url::parse(uri) else {
+        return false;
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
+    };
+    url.scheme() == "http"
+        && loopback
+        && url.port().is_some()
+        && url.path() == "/callback"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none()
 }
 
 /// `redirect_uri` with `pairs` added to its query, and our issuer (RFC 9207).
@@ -200,6 +228,7 @@ fn refusal(idp: &LocalIdp, refusal: Refusal) -> Response {
             Some((&format!("{}/", idp.public_url), "Go to Ferry")),
         ),
         Refusal::Redirect {
+            redirect_uri,
             error,
             description,
             state,
@@ -208,7 +237,7 @@ fn refusal(idp: &LocalIdp, refusal: Refusal) -> Response {
             if let Some(state) = &state {
                 pairs.push(("state", state));
             }
-            back_to_client(idp, &idp.redirect_uri, &pairs)
+            back_to_client(idp, &redirect_uri, &pairs)
         }
     }
 }
@@ -373,5 +402,33 @@ pub(super) async fn otp(
         Ok(Some(user)) => issue_code(&idp, &user, ticket.request),
         Ok(None) => start_over(&idp, BAD_LOGIN),
         Err(e) => pages::unexpected(e),
+    }
+}
+
+#[cfg(test)]
+mod loopback_tests {
+    use super::is_loopback_redirect;
+
+    #[test]
+    fn only_plain_loopback_callbacks_with_a_port_are_native_redirects() {
+        for good in [
+            "http://127.0.0.1:53682/callback",
+            "http://localhost:8976/callback",
+            "http://[::1]:1234/callback",
+        ] {
+            assert!(is_loopback_redirect(good), "{good}");
+        }
+        for bad in [
+            "https://127.0.0.1:53682/callback",
+            "http://127.0.0.1/callback",
+            "http://127.0.0.1:53682/other",
+            "http://127.0.0.1:53682/callback?x=1",
+            "http://evil.example:53682/callback",
+            "http://localhost.evil.example:1/callback",
+            "http://user@127.0.0.1:1/callback",
+            "http://10.0.0.1:1/callback",
+        ] {
+            assert!(!is_loopback_redirect(bad), "{bad}");
+        }
     }
 }

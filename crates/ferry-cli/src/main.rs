@@ -55,27 +55,16 @@ enum Command {
     /// Send files to recipients; prints the transfer id. Run the same command again to resume
     /// an interrupted upload.
     Send {
-        /// A recipient's email address (repeat for several).
-        #[arg(long = "to", required = true, value_name = "EMAIL")]
-        recipients: Vec<String>,
-        /// The subject of the recipients' email (default: the files' names).
-        #[arg(long)]
-        subject: Option<String>,
-        /// A message for the recipients.
-        #[arg(long)]
-        message: Option<String>,
+        #[command(flatten)]
+        addressing: Addressing,
         /// How long the recipients have: hours (`48`, `48h`) or days (`7d`); at most 30 days.
         #[arg(long, value_parser = parse_expiry)]
         expires: Option<u64>,
         /// Wait until the server has checked every document; exit 4 if one was rejected.
         #[arg(long)]
         wait: bool,
-        /// Parts sent at the same time.
-        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
-        parallel: u16,
-        /// At most this many bytes per second (`500K`, `8M`, `1G`).
-        #[arg(long, value_parser = throttle::parse_rate)]
-        limit_rate: Option<u64>,
+        #[command(flatten)]
+        pace: Pace,
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -99,22 +88,16 @@ enum Command {
     /// transfer.
     Watch {
         dir: PathBuf,
-        #[arg(long = "to", required = true, value_name = "EMAIL")]
-        recipients: Vec<String>,
-        #[arg(long)]
-        subject: Option<String>,
-        #[arg(long)]
-        message: Option<String>,
+        #[command(flatten)]
+        addressing: Addressing,
         /// Seconds a file must keep its size and time to count as complete (and between looks).
         #[arg(long, default_value_t = 5)]
         settle: u64,
         /// Send what is there now and exit (for cron); exit 4 if a file failed.
         #[arg(long)]
         once: bool,
-        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
-        parallel: u16,
-        #[arg(long, value_parser = throttle::parse_rate)]
-        limit_rate: Option<u64>,
+        #[command(flatten)]
+        pace: Pace,
     },
     /// A transfer's status and its documents'.
     Status { transfer_id: String },
@@ -123,6 +106,31 @@ enum Command {
         #[arg(long)]
         received: bool,
     },
+}
+
+/// Who gets a transfer, and what their email says.
+#[derive(clap::Args)]
+struct Addressing {
+    /// A recipient's email address (repeat for several).
+    #[arg(long = "to", required = true, value_name = "EMAIL")]
+    recipients: Vec<String>,
+    /// The subject of the recipients' email (default: the files' names).
+    #[arg(long)]
+    subject: Option<String>,
+    /// A message for the recipients.
+    #[arg(long)]
+    message: Option<String>,
+}
+
+/// How fast the bytes go.
+#[derive(clap::Args)]
+struct Pace {
+    /// Parts sent at the same time.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+    parallel: u16,
+    /// At most this many bytes per second (`500K`, `8M`, `1G`).
+    #[arg(long, value_parser = throttle::parse_rate)]
+    limit_rate: Option<u64>,
 }
 
 fn parse_expiry(raw: &str) -> Result<u64, String> {
@@ -201,10 +209,12 @@ async fn connect(url: Option<&str>) -> anyhow::Result<(Api, String)> {
     Ok((Api::new(http, &api_url, tokens), url))
 }
 
-fn sender(api: &Api, limit_rate: Option<u64>) -> upload::Sender {
+fn sender(api: &Api, pace: &Pace) -> upload::Sender {
     upload::Sender {
         http: api.http().clone(),
-        throttle: limit_rate.map(|rate| Arc::new(throttle::Throttle::new(rate))),
+        throttle: pace
+            .limit_rate
+            .map(|rate| Arc::new(throttle::Throttle::new(rate))),
     }
 }
 
@@ -262,26 +272,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Send {
-            recipients,
-            subject,
-            message,
+            addressing,
             expires,
             wait,
-            parallel,
-            limit_rate,
+            pace,
             files,
         } => {
             let (api, portal_url) = connect(url).await?;
             let request = send::SendRequest {
                 portal_url,
-                recipients,
-                subject,
-                message,
+                recipients: addressing.recipients,
+                subject: addressing.subject,
+                message: addressing.message,
                 expires_in_hours: expires,
                 files,
-                parallel: usize::from(parallel),
+                parallel: usize::from(pace.parallel),
             };
-            let sender = sender(&api, limit_rate);
+            let sender = sender(&api, &pace);
             let mut transfer = send::send(&api, &sender, &request, &progress).await?;
             if !cli.json {
                 println!("{}", transfer.id);
@@ -302,26 +309,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Watch {
             dir,
-            recipients,
-            subject,
-            message,
+            addressing,
             settle,
             once,
-            parallel,
-            limit_rate,
+            pace,
         } => {
             let (api, portal_url) = connect(url).await?;
             let request = watch::WatchRequest {
                 dir,
                 portal_url,
-                recipients,
-                subject,
-                message,
-                parallel: usize::from(parallel),
+                recipients: addressing.recipients,
+                subject: addressing.subject,
+                message: addressing.message,
+                parallel: usize::from(pace.parallel),
                 settle: Duration::from_secs(settle),
                 once,
             };
-            let failed = watch::watch(&api, &sender(&api, limit_rate), &request, &progress).await?;
+            let failed = watch::watch(&api, &sender(&api, &pace), &request, &progress).await?;
             if failed > 0 {
                 return Err(Failure::Rejected(format!(
                     "{failed} file(s) failed: see {}",

@@ -461,7 +461,7 @@ fn watch_once_sends_a_directory_and_files_each_file_by_its_outcome() {
     .unwrap();
     std::fs::write(drop.join(".hidden"), b"not for sending").unwrap();
 
-    let out = portal.run(&[
+    let watch_once = [
         "watch",
         drop.to_str().unwrap(),
         "--to",
@@ -469,7 +469,8 @@ fn watch_once_sends_a_directory_and_files_each_file_by_its_outcome() {
         "--once",
         "--settle",
         "1",
-    ]);
+    ];
+    let out = portal.run(&watch_once);
     assert_eq!(
         out.status.code(),
         Some(4),
@@ -488,15 +489,7 @@ fn watch_once_sends_a_directory_and_files_each_file_by_its_outcome() {
 
     // One transfer for the batch; nothing left to send the next time.
     assert_eq!(portal.json(&["list"]).as_array().unwrap().len(), 1);
-    let again = portal.run(&[
-        "watch",
-        drop.to_str().unwrap(),
-        "--to",
-        "bob@example.com",
-        "--once",
-        "--settle",
-        "1",
-    ]);
+    let again = portal.run(&watch_once);
     assert!(again.status.success(), "{}", text(&again.stderr));
     assert_eq!(portal.json(&["list"]).as_array().unwrap().len(), 1);
 }

@@ -106,8 +106,13 @@ impl Ferry {
             })
             .await
             .map_err(directory_error)?;
-        self.audit_admin(admin, "user.created", &user.id, source_ip)
-            .await;
+        self.audit_admin(
+            admin,
+            "user.created",
+            format!("user:{}", user.id),
+            source_ip,
+        )
+        .await;
         Ok(user)
     }
 
@@ -142,7 +147,7 @@ impl Ferry {
             .update(&id, patch)
             .await
             .map_err(directory_error)?;
-        self.audit_admin(admin, "user.changed", &id, source_ip)
+        self.audit_admin(admin, "user.changed", format!("user:{id}"), source_ip)
             .await;
         Ok(user)
     }
@@ -163,16 +168,17 @@ impl Ferry {
             .delete(&id)
             .await
             .map_err(directory_error)?;
-        self.audit_admin(admin, "user.deleted", &id, source_ip)
+        self.audit_admin(admin, "user.deleted", format!("user:{id}"), source_ip)
             .await;
         Ok(())
     }
 
-    async fn audit_admin(
+    /// An admin's action on `subject` (`user:<id>`, `client:<id> user:<id>`).
+    pub(super) async fn audit_admin(
         &self,
         admin: &AuthUser,
         action: &str,
-        subject: &UserId,
+        subject: String,
         source_ip: Option<String>,
     ) {
         self.audit(
@@ -182,7 +188,7 @@ impl Ferry {
                 Outcome::Success,
                 self.now(),
             )
-            .detail(format!("user:{subject}"))
+            .detail(subject)
             .source_ip(source_ip),
         )
         .await;

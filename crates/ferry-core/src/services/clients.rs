@@ -3,7 +3,6 @@
 
 use super::Ferry;
 use super::admin::directory_error;
-use crate::audit::{AuditEvent, Outcome};
 use crate::auth::AuthUser;
 use crate::error::{Error, Result};
 use crate::model::MachineClient;
@@ -39,6 +38,11 @@ pub fn parse_client_name(raw: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
+/// How the audit trail names a client: with the user it acts for.
+fn subject(client: &MachineClient) -> String {
+    format!("client:{} user:{}", client.id, client.owner)
+}
+
 impl Ferry {
     pub async fn create_client(
         &self,
@@ -63,7 +67,7 @@ impl Ferry {
             .create(&owner.id, &name)
             .await
             .map_err(directory_error)?;
-        self.audit_client(admin, "client.created", &issued.client, source_ip)
+        self.audit_admin(admin, "client.created", subject(&issued.client), source_ip)
             .await;
         Ok(issued)
     }
@@ -98,29 +102,9 @@ impl Ferry {
                 DirectoryError::NotFound => Error::not_found("client"),
                 e => directory_error(e),
             })?;
-        self.audit_client(admin, "client.deleted", &client, source_ip)
+        self.audit_admin(admin, "client.deleted", subject(&client), source_ip)
             .await;
         Ok(())
-    }
-
-    async fn audit_client(
-        &self,
-        admin: &AuthUser,
-        action: &str,
-        client: &MachineClient,
-        source_ip: Option<String>,
-    ) {
-        self.audit(
-            AuditEvent::new(
-                format!("user:{}", admin.id),
-                action,
-                Outcome::Success,
-                self.now(),
-            )
-            .detail(format!("client:{} user:{}", client.id, client.owner))
-            .source_ip(source_ip),
-        )
-        .await;
     }
 }
 

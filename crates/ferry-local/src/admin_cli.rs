@@ -1,13 +1,15 @@
 //! Administration from the machine's own shell, for an operator who has the data dir but no
 //! browser at hand: `ferry-local create-client` makes machine credentials for a script, as
-//! `POST /api/v1/admin/clients` does. It works while the portal runs: SQLite serialises the
-//! two writers.
+//! `POST /api/v1/admin/clients` does, and the audit trail records it. It works while the portal
+//! runs: SQLite serialises the two writers.
 
+use crate::catalog::SqliteCatalog;
 use crate::clients::LocalClients;
 use crate::db::Db;
 use crate::users::LocalUsers;
 use anyhow::Context;
-use ferry_core::ports::{MachineClients, UserDirectory};
+use ferry_core::audit::{AuditEvent, Outcome};
+use ferry_core::ports::{Catalog, MachineClients, UserDirectory};
 use ferry_core::values::EmailAddress;
 use std::path::Path;
 
@@ -35,7 +37,8 @@ pub async fn run(command: &Command, data_dir: &Path) -> anyhow::Result<()> {
     }
     let db = Db::open(&database)?;
     let users = LocalUsers::new(db.clone())?;
-    let clients = LocalClients::new(db)?;
+    let clients = LocalClients::new(db.clone())?;
+    let catalog = SqliteCatalog::new(db)?;
     match command {
         Command::CreateClient { owner_email, name } => {
             let name = ferry_core::services::clients::parse_client_name(name)
@@ -50,6 +53,19 @@ pub async fn run(command: &Command, data_dir: &Path) -> anyhow::Result<()> {
                     format!("--owner-email: no enabled user has the address {email}")
                 })?;
             let issued = clients.create(&owner.id, &name).await?;
+            // Like the API's, this admin action stays in the audit trail; its actor is the
+            // machine's operator, who needs no account.
+            catalog
+                .append_audit(
+                    &AuditEvent::new(
+                        "operator:shell".to_owned(),
+                        "client.created",
+                        Outcome::Success,
+                        chrono::Utc::now(),
+                    )
+                    .detail(format!("client:{} user:{}", issued.client.id, owner.id)),
+                )
+                .await?;
             tracing::info!(client = %issued.client.id, owner = %owner.id, "created a machine client");
             println!(
                 "{}",
@@ -62,5 +78,71 @@ pub async fn run(command: &Command, data_dir: &Path) -> anyhow::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_core::audit::AuditQuery;
+    use ferry_core::ports::NewUser;
+    use ferry_core::values::Role;
+
+    #[tokio::test]
+    async fn create_client_from_the_shell_is_stored_and_audited() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = run(
+            &Command::CreateClient {
+                owner_email: "ops@example.org".into(),
+                name: "nightly".into(),
+            },
+            dir.path(),
+        )
+        .await;
+        assert!(
+            missing
+                .unwrap_err()
+                .to_string()
+                .contains("no ferry-local database")
+        );
+
+        let db = Db::open(&dir.path().join("ferry.db")).unwrap();
+        let owner = LocalUsers::new(db.clone())
+            .unwrap()
+            .create(NewUser {
+                email: EmailAddress::parse("ops@example.org").unwrap(),
+                name: "Ops".into(),
+                roles: vec![Role::Member],
+                password: Some("a long enough password".into()),
+            })
+            .await
+            .unwrap();
+        let create = |email: &str, name: &str| Command::CreateClient {
+            owner_email: email.into(),
+            name: name.into(),
+        };
+        let unknown = run(&create("nobody@example.org", "nightly"), dir.path()).await;
+        assert!(unknown.unwrap_err().to_string().contains("--owner-email"));
+        let bad_name = run(&create("ops@example.org", "a/b"), dir.path()).await;
+        assert!(bad_name.unwrap_err().to_string().contains("--name"));
+
+        run(&create("ops@example.org", "nightly"), dir.path())
+            .await
+            .unwrap();
+        let clients = LocalClients::new(db.clone()).unwrap().list().await.unwrap();
+        assert_eq!(clients.len(), 1);
+        assert_eq!(clients[0].owner, owner.id);
+        let events = SqliteCatalog::new(db)
+            .unwrap()
+            .query_audit(&AuditQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .events;
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].actor, "operator:shell");
+        assert_eq!(events[0].action, "client.created");
     }
 }

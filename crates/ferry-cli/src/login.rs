@@ -59,16 +59,8 @@ pub struct StoredLogin {
     pub expires_at: i64,
 }
 
-/// `FERRY_CONFIG_DIR`, else the platform's config directory (`~/.config/ferry`).
-fn config_dir() -> PathBuf {
-    std::env::var_os("FERRY_CONFIG_DIR")
-        .map(PathBuf::from)
-        .or_else(|| dirs::config_dir().map(|d| d.join("ferry")))
-        .unwrap_or_else(|| PathBuf::from(".ferry"))
-}
-
 fn login_file() -> PathBuf {
-    config_dir().join("login.json")
+    crate::dirs::config_dir().join("login.json")
 }
 
 pub fn load() -> Option<StoredLogin> {

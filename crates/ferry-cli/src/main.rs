@@ -3,6 +3,7 @@
 mod api;
 mod auth;
 mod digest;
+mod dirs;
 mod failure;
 mod login;
 mod progress;

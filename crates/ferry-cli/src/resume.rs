@@ -59,15 +59,6 @@ impl FileIdentity {
     }
 }
 
-/// `FERRY_STATE_DIR`, else the platform's state directory (`~/.local/state/ferry`).
-pub fn state_dir() -> PathBuf {
-    std::env::var_os("FERRY_STATE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| dirs::state_dir().map(|d| d.join("ferry")))
-        .or_else(|| dirs::data_local_dir().map(|d| d.join("ferry")))
-        .unwrap_or_else(|| PathBuf::from(".ferry"))
-}
-
 pub struct StateFile {
     path: PathBuf,
 }
@@ -89,7 +80,7 @@ impl StateFile {
         }
         let name = format!("{}.json", hex::encode(&key.finalize()[..16]));
         Self {
-            path: state_dir().join("sends").join(name),
+            path: crate::dirs::state_dir().join("sends").join(name),
         }
     }
 

@@ -6,6 +6,7 @@ import { Announcer } from './components/Announcer';
 import { Layout } from './components/Layout';
 import type { Config } from './config';
 import { AuditPage } from './pages/admin/AuditPage';
+import { ClientsPage } from './pages/admin/ClientsPage';
 import { UsersPage } from './pages/admin/UsersPage';
 import { CallbackPage } from './pages/auth/CallbackPage';
 import { NotFoundPage } from './pages/auth/NotFoundPage';
@@ -34,6 +35,7 @@ export function App({ config }: { config: Config }) {
               <Route path="/r/:token" component={RecipientPage} />
               <Route path="/auth/callback" component={CallbackPage} />
               <Route path="/admin/users" component={UsersPage} />
+              <Route path="/admin/clients" component={ClientsPage} />
               <Route path="/admin/audit" component={AuditPage} />
               <Route default component={NotFoundPage} />
             </Router>

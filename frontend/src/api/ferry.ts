@@ -10,7 +10,10 @@ import type {
   DeliveryDestination,
   DocumentText,
   DownloadLink,
+  IssuedMachineClient,
+  MachineClient,
   Me,
+  NewMachineClient,
   NewTransfer,
   NewUser,
   Transfer,
@@ -61,6 +64,15 @@ export const changeUser = (api: ApiClient, uid: string, change: UserChange) =>
 
 export const deleteUser = (api: ApiClient, uid: string) =>
   api.request<void>('DELETE', `/api/v1/admin/users/${encodeURIComponent(uid)}`);
+
+export const listClients = (api: ApiClient) =>
+  api.get<{ clients: MachineClient[] }>('/api/v1/admin/clients').then((r) => r.clients);
+
+export const createClient = (api: ApiClient, client: NewMachineClient) =>
+  api.post<IssuedMachineClient>('/api/v1/admin/clients', client);
+
+export const deleteClient = (api: ApiClient, cid: string) =>
+  api.request<void>('DELETE', `/api/v1/admin/clients/${encodeURIComponent(cid)}`);
 
 export const queryAudit = (api: ApiClient, q: AuditQuery, signal?: AbortSignal) =>
   api.get<AuditPage>('/api/v1/admin/audit', { query: { ...q }, signal });

@@ -82,6 +82,12 @@ describe('describeError', () => {
     expect(
       describeError(problem(409, 'conflict', 'admins cannot delete themselves'), 'admin-users'),
     ).toMatch(/cannot disable or delete yourself/);
+    expect(describeError(problem(409, 'conflict', 'users are managed by an outside identity provider'), 'admin-clients')).toMatch(
+      /managed in the identity provider/,
+    );
+    expect(describeError(problem(404, 'not-found', 'no such client'), 'admin-clients')).toBe(
+      'This machine client does not exist any more.',
+    );
   });
 
   it('keeps an ApiError an Error', () => {

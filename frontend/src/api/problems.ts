@@ -60,6 +60,7 @@ export type ProblemContext =
   | 'delivery'
   | 'receipt'
   | 'admin-users'
+  | 'admin-clients'
   | 'admin-audit';
 
 /** "wrong code: 3 attempts left" → "Wrong code: 3 attempts left." */
@@ -129,6 +130,7 @@ function forbidden(context: ProblemContext): string {
     case 'cancel-transfer':
       return 'Only the sender or an administrator can cancel this transfer.';
     case 'admin-users':
+    case 'admin-clients':
     case 'admin-audit':
       return 'Only administrators can do this.';
     default:
@@ -141,6 +143,7 @@ function notFound(context: ProblemContext): string {
     return 'This link is not valid. It may have expired, or the transfer may have ended.';
   }
   if (context === 'admin-users') return 'This user does not exist any more.';
+  if (context === 'admin-clients') return 'This machine client does not exist any more.';
   return 'This transfer was not found. It may not exist, or it is not yours to see.';
 }
 
@@ -168,6 +171,9 @@ function conflict(e: ApiError, context: ProblemContext): string {
         return 'Users are managed in the identity provider, not in Ferry.';
       }
       break;
+    case 'admin-clients':
+      // The only conflict here: with an outside issuer Ferry owns neither users nor their clients.
+      return 'Users are managed in the identity provider, not in Ferry: create machine clients there.';
   }
   const why = asSentence(e.detail);
   return why ? `This cannot be done right now. ${why}` : 'This cannot be done right now.';

@@ -143,6 +143,25 @@ export interface UserChange {
   enabled?: boolean;
 }
 
+/** Credentials for scripts and target systems that act for a user (the `ferry` command line). */
+export interface MachineClient {
+  client_id: string;
+  name: string;
+  /** The id of the user the client acts for. */
+  owner_id: string;
+  created_at: string;
+}
+
+export interface NewMachineClient {
+  name: string;
+  owner_email: string;
+}
+
+/** The answer to creating a client: the only time the server ever shows its secret. */
+export interface IssuedMachineClient extends MachineClient {
+  client_secret: string;
+}
+
 export interface DownloadLink {
   url: string;
   expires_in: number;

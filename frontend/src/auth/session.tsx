@@ -28,7 +28,8 @@ export interface Session {
   retry(): void;
 }
 
-const SessionContext = createContext<Session | null>(null);
+// Exported so that tests can render a page with a session of their own.
+export const SessionContext = createContext<Session | null>(null);
 
 export function useSession(): Session {
   const s = useContext(SessionContext);

@@ -70,6 +70,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
               <NavLink href="/outbox">Sent</NavLink>
               <NavLink href="/inbox">Received</NavLink>
               {hasRole(me, 'admin') && <NavLink href="/admin/users">Users</NavLink>}
+              {hasRole(me, 'admin') && <NavLink href="/admin/clients">Machine clients</NavLink>}
               {hasRole(me, 'admin') && <NavLink href="/admin/audit">Audit trail</NavLink>}
             </ul>
           </nav>

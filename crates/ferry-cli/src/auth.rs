@@ -15,29 +15,33 @@ const MACHINE_SCOPE: &str = "ferry/transfers";
 const RENEW_BEFORE: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Deserialize)]
-pub struct PortalConfig {
-    pub api_url: String,
-    pub oidc: PortalOidc,
+struct PortalConfig {
+    api_url: String,
+    oidc: PortalOidc,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct PortalOidc {
-    pub issuer: String,
-    pub client_id: String,
+struct PortalOidc {
+    issuer: String,
+    client_id: String,
     #[serde(default)]
-    pub scope: Option<String>,
+    scope: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 struct Discovery {
+    authorization_endpoint: String,
     token_endpoint: String,
 }
 
+/// A token endpoint's answer, to any grant.
 #[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
+pub struct TokenAnswer {
+    pub access_token: String,
     #[serde(default)]
-    expires_in: Option<u64>,
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub expires_in: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -47,10 +51,13 @@ struct TokenRefusal {
     error_description: Option<String>,
 }
 
-/// Where the portal's parts are.
+/// Where the portal's parts are, and the client its people sign in with.
 pub struct Portal {
     pub api_url: String,
+    pub authorization_endpoint: String,
     pub token_endpoint: String,
+    pub client_id: String,
+    pub scope: Option<String>,
 }
 
 async fn get_json<T: serde::de::DeserializeOwned>(
@@ -72,7 +79,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(
         .map_err(|e| anyhow::anyhow!("{what} at {url} is not what was expected: {e}"))
 }
 
-pub async fn portal_config(http: &reqwest::Client, url: &str) -> anyhow::Result<PortalConfig> {
+async fn portal_config(http: &reqwest::Client, url: &str) -> anyhow::Result<PortalConfig> {
     let url = url.trim_end_matches('/');
     get_json(
         http,
@@ -99,7 +106,10 @@ impl Portal {
         .await?;
         Ok(Self {
             api_url: config.api_url,
+            authorization_endpoint: discovery.authorization_endpoint,
             token_endpoint: discovery.token_endpoint,
+            client_id: config.oidc.client_id,
+            scope: config.oidc.scope,
         })
     }
 }
@@ -159,38 +169,53 @@ async fn client_token(
             return Ok(token.clone());
         }
     }
-    let response = http
-        .post(endpoint)
-        .basic_auth(&credentials.id, Some(&credentials.secret))
-        .form(&[
+    let answer = token_request(
+        http,
+        endpoint,
+        Some(credentials),
+        &[
             ("grant_type", "client_credentials"),
             ("scope", MACHINE_SCOPE),
-        ])
-        .send()
-        .await
-        .map_err(unreachable)?;
-    let status = response.status();
-    if !status.is_success() {
-        let why = response
-            .json::<TokenRefusal>()
-            .await
-            .map(|r| r.error_description.unwrap_or(r.error))
-            .unwrap_or_else(|_| status.to_string());
-        return Err(if status.is_server_error() {
-            Failure::Unavailable(format!("the identity provider failed: {why}"))
-        } else {
-            Failure::Auth(format!(
-                "the identity provider refused FERRY_CLIENT_ID and FERRY_CLIENT_SECRET: {why}"
-            ))
-        }
-        .into());
-    }
-    let answer: TokenAnswer = response
-        .json()
-        .await
-        .map_err(|e| anyhow::anyhow!("the token answer is not what was expected: {e}"))?;
+        ],
+        "the identity provider refused FERRY_CLIENT_ID and FERRY_CLIENT_SECRET",
+    )
+    .await?;
     let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(300));
     *current.lock().unwrap_or_else(|e| e.into_inner()) =
         Some((answer.access_token.clone(), Instant::now() + lifetime));
     Ok(answer.access_token)
+}
+
+/// One request to a token endpoint: the answer, or the provider's reason as a [`Failure`]
+/// (`refused` says what was refused; a server error is worth trying again).
+pub async fn token_request(
+    http: &reqwest::Client,
+    endpoint: &str,
+    client: Option<&ClientCredentials>,
+    form: &[(&str, &str)],
+    refused: &str,
+) -> anyhow::Result<TokenAnswer> {
+    let mut request = http.post(endpoint).form(form);
+    if let Some(client) = client {
+        request = request.basic_auth(&client.id, Some(&client.secret));
+    }
+    let response = request.send().await.map_err(unreachable)?;
+    let status = response.status();
+    if status.is_success() {
+        return response
+            .json()
+            .await
+            .map_err(|e| anyhow::anyhow!("the token answer is not what was expected: {e}"));
+    }
+    let why = response
+        .json::<TokenRefusal>()
+        .await
+        .map(|r| r.error_description.unwrap_or(r.error))
+        .unwrap_or_else(|_| status.to_string());
+    Err(if status.is_server_error() {
+        Failure::Unavailable(format!("the identity provider failed: {why}"))
+    } else {
+        Failure::Auth(format!("{refused}: {why}"))
+    }
+    .into())
 }

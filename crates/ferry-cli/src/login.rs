@@ -3,8 +3,7 @@
 //! user's config directory, readable by them only, and the access token is renewed with the
 //! refresh token as it runs out.
 
-use crate::api::unreachable;
-use crate::auth::portal_config;
+use crate::auth::{Portal, token_request};
 use crate::failure::Failure;
 use axum::extract::{Query, State};
 use axum::response::Html;
@@ -23,28 +22,6 @@ use tokio::sync::oneshot;
 /// How long the browser has to come back.
 const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(300);
 const RENEW_BEFORE_SECS: i64 = 60;
-
-#[derive(Debug, Deserialize)]
-struct Discovery {
-    authorization_endpoint: String,
-    token_endpoint: String,
-}
-
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    #[serde(default)]
-    expires_in: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct TokenRefusal {
-    error: String,
-    #[serde(default)]
-    error_description: Option<String>,
-}
 
 /// What `ferry login` keeps.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -89,34 +66,6 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-async fn token_request(
-    http: &reqwest::Client,
-    endpoint: &str,
-    form: &[(&str, &str)],
-) -> anyhow::Result<TokenAnswer> {
-    let response = http
-        .post(endpoint)
-        .form(form)
-        .send()
-        .await
-        .map_err(unreachable)?;
-    let status = response.status();
-    if status.is_success() {
-        return Ok(response.json().await?);
-    }
-    let why = response
-        .json::<TokenRefusal>()
-        .await
-        .map(|r| r.error_description.unwrap_or(r.error))
-        .unwrap_or_else(|_| status.to_string());
-    Err(if status.is_server_error() {
-        Failure::Unavailable(format!("the identity provider failed: {why}"))
-    } else {
-        Failure::Auth(format!("the identity provider refused: {why}"))
-    }
-    .into())
-}
-
 /// A browser on this machine, if one can be started; the address is printed either way.
 fn open_browser(url: &str) {
     if std::env::var("BROWSER").is_ok_and(|b| b == "none") {
@@ -151,15 +100,7 @@ async fn callback(
 }
 
 pub async fn login(http: &reqwest::Client, url: &str, port: u16) -> anyhow::Result<StoredLogin> {
-    let config = portal_config(http, url).await?;
-    let issuer = config.oidc.issuer.trim_end_matches('/');
-    let discovery: Discovery = http
-        .get(format!("{issuer}/.well-known/openid-configuration"))
-        .send()
-        .await
-        .map_err(unreachable)?
-        .json()
-        .await?;
+    let portal = Portal::discover(http, url).await?;
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
@@ -170,19 +111,15 @@ pub async fn login(http: &reqwest::Client, url: &str, port: u16) -> anyhow::Resu
     let verifier = random_text(32);
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let state = random_text(16);
-    let mut authorize = url::Url::parse(&discovery.authorization_endpoint)?;
+    let mut authorize = url::Url::parse(&portal.authorization_endpoint)?;
     authorize
         .query_pairs_mut()
         .append_pair("response_type", "code")
-        .append_pair("client_id", &config.oidc.client_id)
+        .append_pair("client_id", &portal.client_id)
         .append_pair("redirect_uri", &redirect_uri)
         .append_pair(
             "scope",
-            config
-                .oidc
-                .scope
-                .as_deref()
-                .unwrap_or("openid email profile"),
+            portal.scope.as_deref().unwrap_or("openid email profile"),
         )
         .append_pair("state", &state)
         .append_pair("code_challenge", &challenge)
@@ -223,25 +160,27 @@ pub async fn login(http: &reqwest::Client, url: &str, port: u16) -> anyhow::Resu
         .ok_or_else(|| Failure::Auth("the sign-in answer holds no code".into()))?;
     let answer = token_request(
         http,
-        &discovery.token_endpoint,
+        &portal.token_endpoint,
+        None,
         &[
             ("grant_type", "authorization_code"),
             ("code", code),
             ("redirect_uri", &redirect_uri),
-            ("client_id", &config.oidc.client_id),
+            ("client_id", &portal.client_id),
             ("code_verifier", &verifier),
         ],
+        "the identity provider refused",
     )
     .await?;
     let login = StoredLogin {
         url: url.trim_end_matches('/').to_owned(),
-        api_url: config.api_url,
-        client_id: config.oidc.client_id,
-        token_endpoint: discovery.token_endpoint,
+        api_url: portal.api_url,
+        client_id: portal.client_id,
+        token_endpoint: portal.token_endpoint,
         refresh_token: answer
             .refresh_token
             .ok_or_else(|| anyhow::anyhow!("the identity provider gave no refresh token"))?,
-        expires_at: now() + answer.expires_in.unwrap_or(300),
+        expires_at: now() + answer.expires_in.map_or(300, |s| s as i64),
         access_token: answer.access_token,
     };
     save(&login)?;
@@ -257,11 +196,13 @@ pub async fn bearer(http: &reqwest::Client, login: &Mutex<StoredLogin>) -> anyho
     let answer = token_request(
         http,
         &current.token_endpoint,
+        None,
         &[
             ("grant_type", "refresh_token"),
             ("refresh_token", &current.refresh_token),
             ("client_id", &current.client_id),
         ],
+        "the identity provider refused",
     )
     .await
     .map_err(|e| match e.downcast::<Failure>() {
@@ -277,7 +218,7 @@ pub async fn bearer(http: &reqwest::Client, login: &Mutex<StoredLogin>) -> anyho
         refresh_token: answer
             .refresh_token
             .unwrap_or(current.refresh_token.clone()),
-        expires_at: now() + answer.expires_in.unwrap_or(300),
+        expires_at: now() + answer.expires_in.map_or(300, |s| s as i64),
         ..current
     };
     save(&renewed)?;

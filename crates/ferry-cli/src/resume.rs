@@ -39,9 +39,13 @@ pub struct FileIdentity {
 }
 
 impl FileIdentity {
+    /// A regular file's identity; anything else is an error.
     pub fn of(path: &Path) -> std::io::Result<Self> {
         let path = std::fs::canonicalize(path)?;
         let meta = std::fs::metadata(&path)?;
+        if !meta.is_file() {
+            return Err(std::io::Error::other("not a regular file"));
+        }
         let modified_ns = meta
             .modified()?
             .duration_since(std::time::UNIX_EPOCH)

@@ -50,9 +50,6 @@ fn identities(files: &[PathBuf]) -> anyhow::Result<Vec<FileIdentity>> {
     for path in files {
         let identity = FileIdentity::of(path)
             .map_err(|e| Failure::Refused(format!("{}: {e}", path.display())))?;
-        if !std::fs::metadata(&identity.path)?.is_file() {
-            return Err(Failure::Refused(format!("{}: not a regular file", path.display())).into());
-        }
         if identity.size == 0 {
             return Err(Failure::Refused(format!("{}: the file is empty", path.display())).into());
         }
@@ -65,12 +62,13 @@ fn identities(files: &[PathBuf]) -> anyhow::Result<Vec<FileIdentity>> {
 }
 
 async fn digest(
-    identity: &FileIdentity,
+    path: &std::path::Path,
+    size: u64,
     part_size: u64,
     progress: &Progress,
 ) -> anyhow::Result<FileDigest> {
-    let bar = progress.file("hashing", &file_name(&identity.path), identity.size);
-    let path = identity.path.clone();
+    let bar = progress.file("hashing", &file_name(path), size);
+    let path = path.to_owned();
     let counter = bar.clone();
     let digest =
         tokio::task::spawn_blocking(move || digest_file(&path, part_size, |n| counter.advance(n)))
@@ -110,7 +108,7 @@ async fn start(
 ) -> anyhow::Result<(SendState, Transfer)> {
     let mut digests = Vec::with_capacity(files.len());
     for identity in files {
-        digests.push(digest(identity, EXPECTED_PART_SIZE, progress).await?);
+        digests.push(digest(&identity.path, identity.size, EXPECTED_PART_SIZE, progress).await?);
     }
     let transfer = api
         .create_transfer(&NewTransfer {
@@ -212,8 +210,9 @@ impl Run<'_> {
     ) -> anyhow::Result<()> {
         let transfer_id = state.transfer_id.clone();
         if state.files[index].digest.part_size != part_size {
-            let identity = FileIdentity::of(&state.files[index].path)?;
-            state.files[index].digest = digest(&identity, part_size, self.progress).await?;
+            let file = &state.files[index];
+            state.files[index].digest =
+                digest(&file.path, file.size, part_size, self.progress).await?;
         }
         let file = state.files[index].clone();
         if file.digest.parts.len() != part_count as usize {

@@ -63,7 +63,7 @@ pub async fn run(command: &Command, data_dir: &Path) -> anyhow::Result<()> {
                         Outcome::Success,
                         chrono::Utc::now(),
                     )
-                    .detail(format!("client:{} user:{}", issued.client.id, owner.id)),
+                    .detail(ferry_core::services::clients::audit_subject(&issued.client)),
                 )
                 .await?;
             tracing::info!(client = %issued.client.id, owner = %owner.id, "created a machine client");

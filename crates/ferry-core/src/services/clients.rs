@@ -39,7 +39,7 @@ pub fn parse_client_name(raw: &str) -> Result<String> {
 }
 
 /// How the audit trail names a client: with the user it acts for.
-fn subject(client: &MachineClient) -> String {
+pub fn audit_subject(client: &MachineClient) -> String {
     format!("client:{} user:{}", client.id, client.owner)
 }
 
@@ -67,8 +67,13 @@ impl Ferry {
             .create(&owner.id, &name)
             .await
             .map_err(directory_error)?;
-        self.audit_admin(admin, "client.created", subject(&issued.client), source_ip)
-            .await;
+        self.audit_admin(
+            admin,
+            "client.created",
+            audit_subject(&issued.client),
+            source_ip,
+        )
+        .await;
         Ok(issued)
     }
 
@@ -102,7 +107,7 @@ impl Ferry {
                 DirectoryError::NotFound => Error::not_found("client"),
                 e => directory_error(e),
             })?;
-        self.audit_admin(admin, "client.deleted", subject(&client), source_ip)
+        self.audit_admin(admin, "client.deleted", audit_subject(&client), source_ip)
             .await;
         Ok(())
     }

@@ -146,10 +146,12 @@ impl Api {
         body: Option<Value>,
     ) -> anyhow::Result<T> {
         let token = self.tokens.bearer(&self.http).await?;
+        // JSON answers only: the download route then gives its URL instead of a redirect.
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
-            .bearer_auth(token);
+            .bearer_auth(token)
+            .header(reqwest::header::ACCEPT, "application/json");
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -211,22 +213,13 @@ impl Api {
 
     /// A short-lived URL of a ready document's bytes.
     pub async fn download_url(&self, transfer: &str, document: &str) -> anyhow::Result<String> {
-        let token = self.tokens.bearer(&self.http).await?;
-        let response = self
-            .http
-            .get(format!(
-                "{}/transfers/{transfer}/documents/{document}/content",
-                self.base
-            ))
-            .bearer_auth(token)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(unreachable)?;
-        if !response.status().is_success() {
-            return Err(failure(response).await.into());
-        }
-        let link: Value = response.json().await?;
+        let link: Value = self
+            .call(
+                Method::GET,
+                &format!("/transfers/{transfer}/documents/{document}/content"),
+                None,
+            )
+            .await?;
         link.get("url")
             .and_then(Value::as_str)
             .map(str::to_owned)

@@ -50,6 +50,9 @@ pub struct Settings {
     pub max_codes_per_hour: usize,
     pub max_delivery_attempts: u32,
     pub users: UserSource,
+    /// Where drop folders are, as their owners reach them: `s3://{bucket}/inbox` in AWS, a
+    /// directory in ferry-local. A user's is `{drop_folder_location}/{user id}/`.
+    pub drop_folder_location: String,
 }
 
 /// Who knows the users: Ferry's own directory (ferry-local's, or the stack's Cognito pool), or
@@ -80,6 +83,7 @@ impl Settings {
             max_codes_per_hour: 5,
             max_delivery_attempts: 5,
             users: UserSource::Directory,
+            drop_folder_location: "inbox".into(),
         }
     }
 }

@@ -16,6 +16,21 @@ macro_rules! uuid_id {
                 Self(Uuid::new_v4())
             }
 
+            /// The same id for the same parts, every time: for work that may run twice and
+            /// must create one thing (a drop folder's transfer).
+            pub fn derived(parts: &[&[u8]]) -> Self {
+                use sha2::Digest as _;
+                let mut hash = sha2::Sha256::new();
+                for part in parts {
+                    hash.update((part.len() as u64).to_be_bytes());
+                    hash.update(part);
+                }
+                let digest = hash.finalize();
+                let mut bytes = [0; 16];
+                bytes.copy_from_slice(&digest[..16]);
+                Self(uuid::Builder::from_random_bytes(bytes).into_uuid())
+            }
+
             /// Accepts only the canonical hyphenated lowercase form, so one id has one spelling.
             pub fn parse(s: &str) -> Option<Self> {
                 let id = Uuid::try_parse(s).ok()?;

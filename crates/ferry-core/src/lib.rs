@@ -9,6 +9,7 @@ pub mod disposition;
 pub mod error;
 pub mod extract;
 pub mod ids;
+pub mod inbox;
 pub mod limits;
 pub mod memory;
 pub mod model;

@@ -3,10 +3,10 @@
 
 use crate::audit::{AuditEvent, AuditPage, AuditQuery};
 use crate::ids::{TransferId, UserId};
-use crate::model::{MachineClient, Transfer, User};
+use crate::model::{DropFolder, MachineClient, Transfer, User};
 use crate::ports::{
-    ByteStream, Catalog, Clock, CompletedPart, Deliverer, DeliveryError, DirectoryError,
-    IssuedClient, Job, MachineClients, Mailer, NewUser, ObjectStore, OutgoingMail,
+    ByteStream, Catalog, Clock, CompletedPart, Deliverer, DeliveryError, DirectoryError, Inbox,
+    InboxEntry, IssuedClient, Job, MachineClients, Mailer, NewUser, ObjectStore, OutgoingMail,
     PresignedRequest, SaveError, StoreError, UserDirectory, UserPatch, WorkQueue,
 };
 use crate::values::{ContentMd5, EmailAddress};
@@ -184,9 +184,18 @@ impl ObjectStore for MemoryStore {
 pub struct MemoryCatalog {
     transfers: Mutex<HashMap<TransferId, Transfer>>,
     audit: Mutex<Vec<AuditEvent>>,
+    drop_folders: Mutex<HashMap<UserId, DropFolder>>,
 }
 
 impl MemoryCatalog {
+    pub fn all_audit_actions(&self) -> Vec<String> {
+        lock(&self.audit).iter().map(|e| e.action.clone()).collect()
+    }
+
+    pub fn transfer_ids(&self) -> Vec<TransferId> {
+        lock(&self.transfers).keys().copied().collect()
+    }
+
     pub fn audit_actions(&self, transfer: TransferId) -> Vec<String> {
         lock(&self.audit)
             .iter()
@@ -278,6 +287,19 @@ impl Catalog for MemoryCatalog {
         Ok(())
     }
 
+    async fn drop_folder(&self, owner: &UserId) -> anyhow::Result<Option<DropFolder>> {
+        Ok(lock(&self.drop_folders).get(owner).cloned())
+    }
+
+    async fn save_drop_folder(
+        &self,
+        owner: &UserId,
+        settings: &DropFolder,
+    ) -> anyhow::Result<()> {
+        lock(&self.drop_folders).insert(owner.clone(), settings.clone());
+        Ok(())
+    }
+
     async fn query_audit(&self, query: &AuditQuery) -> anyhow::Result<AuditPage> {
         let events = lock(&self.audit)
             .iter()
@@ -296,6 +318,115 @@ impl Catalog for MemoryCatalog {
     }
 
     async fn scrub(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// Drop folders in memory; a file handed over is written to the store and announced, as the
+/// bucket's notification would.
+pub struct MemoryInbox {
+    files: Mutex<BTreeMap<String, (Bytes, u64)>>,
+    /// Every write is a new version, as in S3 (where the ETag alone would repeat).
+    writes: std::sync::atomic::AtomicU64,
+    store: std::sync::Arc<dyn ObjectStore>,
+    queue: std::sync::Arc<dyn WorkQueue>,
+}
+
+impl MemoryInbox {
+    pub fn new(
+        store: std::sync::Arc<dyn ObjectStore>,
+        queue: std::sync::Arc<dyn WorkQueue>,
+    ) -> Self {
+        Self {
+            files: Mutex::default(),
+            writes: Default::default(),
+            store,
+            queue,
+        }
+    }
+
+    /// What an S3 client's PUT under `inbox/` does (without the event, which tests send).
+    pub fn put(&self, key: &str, body: impl Into<Bytes>) {
+        let version = self
+            .writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        lock(&self.files).insert(key.to_owned(), (body.into(), version));
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        lock(&self.files).keys().cloned().collect()
+    }
+
+    pub fn file(&self, key: &str) -> Option<Bytes> {
+        lock(&self.files).get(key).map(|(b, _)| b.clone())
+    }
+
+    fn entry(key: &str, body: &Bytes, version: u64) -> InboxEntry {
+        InboxEntry {
+            key: key.to_owned(),
+            size: body.len() as u64,
+            version: version.to_string(),
+        }
+    }
+}
+
+#[async_trait]
+impl Inbox for MemoryInbox {
+    async fn head(&self, key: &str) -> anyhow::Result<Option<InboxEntry>> {
+        Ok(lock(&self.files)
+            .get(key)
+            .map(|(body, v)| Self::entry(key, body, *v)))
+    }
+
+    async fn list(&self, prefix: &str, limit: usize) -> anyhow::Result<Vec<InboxEntry>> {
+        Ok(lock(&self.files)
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .filter(|(k, _)| !k[prefix.len()..].contains('/'))
+            .take(limit)
+            .map(|(k, (body, v))| Self::entry(k, body, *v))
+            .collect())
+    }
+
+    async fn read(&self, key: &str) -> anyhow::Result<Option<ByteStream>> {
+        let body = self.file(key);
+        Ok(body.map(|b| {
+            Box::pin(futures_util::stream::iter([Ok(b)])) as ByteStream
+        }))
+    }
+
+    async fn hand_over(&self, key: &str, object_key: &str) -> anyhow::Result<()> {
+        let body = self
+            .file(key)
+            .ok_or_else(|| anyhow::anyhow!("no file {key} to hand over"))?;
+        self.store
+            .put_small(object_key, body, "application/octet-stream")
+            .await?;
+        self.queue
+            .enqueue(
+                &Job::ObjectCreated {
+                    key: object_key.to_owned(),
+                },
+                Duration::ZERO,
+            )
+            .await
+    }
+
+    async fn rename(&self, from: &str, to: &str) -> anyhow::Result<()> {
+        let mut files = lock(&self.files);
+        if let Some(file) = files.remove(from) {
+            files.insert(to.to_owned(), file);
+        }
+        Ok(())
+    }
+
+    async fn write_note(&self, key: &str, text: &str) -> anyhow::Result<()> {
+        self.put(key, text.to_owned());
+        Ok(())
+    }
+
+    async fn remove(&self, key: &str) -> anyhow::Result<()> {
+        lock(&self.files).remove(key);
         Ok(())
     }
 }
@@ -531,10 +662,12 @@ impl crate::services::Ports {
     ) -> Self {
         use std::sync::Arc;
         let directory = Arc::new(MemoryDirectory::default());
+        let queue = Arc::new(MemoryQueue::default());
         Self {
             store: store.clone(),
+            inbox: Arc::new(MemoryInbox::new(store.clone(), queue.clone())),
             catalog: Arc::new(MemoryCatalog::default()),
-            queue: Arc::new(MemoryQueue::default()),
+            queue,
             mailer: Arc::new(MemoryMailer::default()),
             users: directory.clone(),
             clients: directory,

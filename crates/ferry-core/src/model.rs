@@ -560,3 +560,13 @@ pub(crate) mod tests {
         );
     }
 }
+
+/// What a user's drop folder does with files that arrive without a manifest, and what a
+/// manifest leaves out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DropFolder {
+    /// Empty: files without a manifest wait for one.
+    pub default_recipients: Vec<EmailAddress>,
+    pub subject: Option<String>,
+    pub message: Option<String>,
+}

@@ -3,7 +3,7 @@
 
 use crate::audit::{AuditEvent, AuditPage, AuditQuery};
 use crate::ids::{DeliveryId, DocumentId, TransferId, UserId};
-use crate::model::{MachineClient, Transfer, User};
+use crate::model::{DropFolder, MachineClient, Transfer, User};
 use crate::values::{ContentMd5, EmailAddress, Role};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -107,6 +107,39 @@ pub trait ObjectStore: Send + Sync {
     async fn delete(&self, key: &str) -> anyhow::Result<()>;
 }
 
+/// One file in a drop folder (`inbox/{owner}/...`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboxEntry {
+    pub key: String,
+    pub size: u64,
+    /// Changes whenever the file is written, even with the same bytes (S3's ETag with its
+    /// last-modified time; a local file's size and modification time): the same file seen
+    /// twice is one event, a file written again is a new one.
+    pub version: String,
+}
+
+/// The drop folders: where scripts, SFTP and S3 clients leave files that become transfers.
+/// In AWS the `inbox/` prefix of the document bucket, in ferry-local `DATA_DIR/inbox/`.
+#[async_trait]
+pub trait Inbox: Send + Sync {
+    async fn head(&self, key: &str) -> anyhow::Result<Option<InboxEntry>>;
+    /// The files directly in the folder `prefix` (which ends in `/`), not in its sub-folders,
+    /// in key order; at most `limit`.
+    async fn list(&self, prefix: &str, limit: usize) -> anyhow::Result<Vec<InboxEntry>>;
+    /// Streams the file; `None` when it is gone.
+    async fn read(&self, key: &str) -> anyhow::Result<Option<ByteStream>>;
+    /// Copies the file to `object_key` of the document store, which announces it to the
+    /// pipeline as an upload would (the bucket's notification, ferry-local's storage).
+    async fn hand_over(&self, key: &str, object_key: &str) -> anyhow::Result<()>;
+    /// Moves a file within the drop folders, replacing what is at `to`; moving a missing file
+    /// is not an error.
+    async fn rename(&self, from: &str, to: &str) -> anyhow::Result<()>;
+    /// Writes a short text file, such as the reason a batch was refused.
+    async fn write_note(&self, key: &str, text: &str) -> anyhow::Result<()>;
+    /// Removing a missing file is not an error.
+    async fn remove(&self, key: &str) -> anyhow::Result<()>;
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {
     /// Someone saved the transfer since it was read: read again and redo the change.
@@ -142,6 +175,10 @@ pub trait Catalog: Send + Sync {
         limit: usize,
     ) -> anyhow::Result<Vec<TransferId>>;
     async fn append_audit(&self, event: &AuditEvent) -> anyhow::Result<()>;
+    /// A user's drop-folder settings; `None` until they saved some.
+    async fn drop_folder(&self, owner: &UserId) -> anyhow::Result<Option<DropFolder>>;
+    async fn save_drop_folder(&self, owner: &UserId, settings: &DropFolder)
+    -> anyhow::Result<()>;
     async fn query_audit(&self, query: &AuditQuery) -> anyhow::Result<AuditPage>;
     /// Called after a purge: make sure no freed page still holds the purged metadata.
     async fn scrub(&self) -> anyhow::Result<()>;

@@ -7,6 +7,8 @@ pub mod admin;
 pub mod authorize;
 pub mod clients;
 pub mod deliveries;
+pub mod drop_folder;
+mod ingest;
 pub mod pipeline;
 pub mod purge;
 pub mod session;
@@ -22,7 +24,7 @@ use crate::ids::TransferId;
 use crate::limits::{Action, RateLimiter, Subject};
 use crate::model::Transfer;
 use crate::ports::{
-    Catalog, Clock, Deliverer, MachineClients, Mailer, ObjectStore, SaveError, TextExtractor,
+    Catalog, Clock, Deliverer, Inbox, MachineClients, Mailer, ObjectStore, SaveError, TextExtractor,
     UserDirectory, WorkQueue,
 };
 use crate::scan::MalwareScanner;
@@ -32,6 +34,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Ports {
     pub store: Arc<dyn ObjectStore>,
+    /// The drop folders, beside the documents (the same bucket in AWS).
+    pub inbox: Arc<dyn Inbox>,
     pub catalog: Arc<dyn Catalog>,
     pub queue: Arc<dyn WorkQueue>,
     pub mailer: Arc<dyn Mailer>,

@@ -52,8 +52,11 @@ impl Ferry {
 
     #[tracing::instrument(skip_all, fields(transfer_id, document_id))]
     async fn on_object_created(&self, key: &str) -> Result<()> {
+        if key.starts_with(crate::inbox::INBOX_PREFIX) {
+            return self.on_inbox_object(key).await;
+        }
         let Some((tid, did)) = parse_object_key(key) else {
-            tracing::warn!("object created outside transfers/: ignored");
+            tracing::warn!("object created outside transfers/ and inbox/: ignored");
             return Ok(());
         };
         tracing::Span::current().record("transfer_id", tracing::field::display(tid));

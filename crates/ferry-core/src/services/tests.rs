@@ -35,6 +35,8 @@ impl JwksFetcher for NoKeys {
 struct Harness {
     ferry: Ferry,
     store: Arc<MemoryStore>,
+    inbox: Arc<MemoryInbox>,
+    directory: Arc<MemoryDirectory>,
     catalog: Arc<MemoryCatalog>,
     queue: Arc<MemoryQueue>,
     mailer: Arc<MemoryMailer>,
@@ -57,8 +59,10 @@ impl Harness {
         let mailer = Arc::new(MemoryMailer::default());
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let directory = Arc::new(MemoryDirectory::default());
+        let inbox = Arc::new(MemoryInbox::new(store.clone(), queue.clone()));
         let ports = Ports {
             store: store.clone(),
+            inbox: inbox.clone(),
             catalog: catalog.clone(),
             queue: queue.clone(),
             mailer: mailer.clone(),
@@ -86,6 +90,8 @@ impl Harness {
         Self {
             ferry: Ferry::new(ports, settings, tokens, oidc),
             store,
+            inbox,
+            directory,
             catalog,
             queue,
             mailer,
@@ -184,6 +190,8 @@ impl MemoryQueue {
             .unwrap();
     }
 }
+
+mod drop_folders;
 
 #[tokio::test]
 async fn upload_validate_extract_notify_receive_purge() {

@@ -34,6 +34,30 @@ pub struct NewTransfer {
     pub files: Vec<NewFile>,
 }
 
+/// Where a new transfer comes from.
+pub(crate) enum Origin {
+    /// The API: the client uploads the bytes with presigned requests.
+    Portal { source_ip: Option<String> },
+    /// A drop folder: the bytes are copied within the store.
+    DropFolder { folder: String },
+}
+
+/// One recipient address, checked as every address a sender types is.
+pub(crate) fn parse_recipient(raw: &str, field: &str) -> Result<EmailAddress> {
+    let email = EmailAddress::parse(raw).map_err(|e| Error::invalid(format!("{field}: {e}")))?;
+    // A look-alike letter from another script (a Cyrillic 'а' in "exаmple.com") is how a
+    // recipient list is spoofed; and mail services take ASCII addresses only, with an
+    // international domain in its xn-- form.
+    if !email.as_str().is_ascii() {
+        return Err(Error::invalid(format!(
+            "{field}: '{}' has letters outside ASCII; write an international domain in its \
+             xn-- form",
+            email.as_str().escape_default()
+        )));
+    }
+    Ok(email)
+}
+
 /// How the client sends a document's bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UploadInstructions {
@@ -94,6 +118,18 @@ impl Ferry {
             source_ip.as_deref(),
             Some(user.id.as_str()),
         )?;
+        self.open_transfer(user, TransferId::new(), request, Origin::Portal { source_ip })
+            .await
+    }
+
+    /// Checks a request and stores the new transfer; `user` is known to be a member.
+    pub(crate) async fn open_transfer(
+        &self,
+        user: &AuthUser,
+        transfer_id: TransferId,
+        request: NewTransfer,
+        origin: Origin,
+    ) -> Result<Transfer> {
         let limits = &self.settings.limits;
         let now = self.now();
 
@@ -105,19 +141,7 @@ impl Ferry {
             )));
         }
         for raw in &request.recipients {
-            let email =
-                EmailAddress::parse(raw).map_err(|e| Error::invalid(format!("recipients: {e}")))?;
-            // A look-alike letter from another script (a Cyrillic 'а' in "exаmple.com") is how a
-            // recipient list is spoofed; and mail services take ASCII addresses only, with an
-            // international domain in its xn-- form.
-            if !email.as_str().is_ascii() {
-                return Err(Error::invalid(format!(
-                    "recipients: '{}' has letters outside ASCII; write an international domain \
-                     in its xn-- form",
-                    email.as_str().escape_default()
-                )));
-            }
-            recipients.insert(email);
+            recipients.insert(parse_recipient(raw, "recipients")?);
         }
         let subject = clean_text(&request.subject, 200, false)
             .map_err(|e| Error::invalid(format!("subject: {e}")))?;
@@ -142,7 +166,6 @@ impl Ferry {
             )));
         }
 
-        let transfer_id = TransferId::new();
         let mut documents = Vec::with_capacity(request.files.len());
         let mut total: u64 = 0;
         for (i, file) in request.files.iter().enumerate() {
@@ -156,9 +179,10 @@ impl Ferry {
                 limits.max_transfer_bytes
             )));
         }
-        // Multipart uploads are created only once the whole request is known to be valid.
+        // Multipart uploads are created only once the whole request is known to be valid; files
+        // from a drop folder are copied within the store instead.
         for doc in &mut documents {
-            if doc.size > limits.single_put_max_bytes {
+            if doc.size > limits.single_put_max_bytes && matches!(origin, Origin::Portal { .. }) {
                 let upload_id = self
                     .ports
                     .store
@@ -193,6 +217,10 @@ impl Ferry {
             content_deleted: false,
         };
         self.ports.catalog.create_transfer(&transfer).await?;
+        let (source_ip, from) = match origin {
+            Origin::Portal { source_ip } => (source_ip, String::new()),
+            Origin::DropFolder { folder } => (None, format!(" from the drop folder {folder}")),
+        };
         self.audit(
             AuditEvent::new(
                 format!("user:{}", user.id),
@@ -202,7 +230,7 @@ impl Ferry {
             )
             .transfer(transfer.id)
             .detail(format!(
-                "{}, {}",
+                "{}, {}{from}",
                 counted(transfer.documents.len(), "document"),
                 counted(transfer.recipients.len(), "recipient")
             ))

@@ -13,6 +13,7 @@ import { NotFoundPage } from './pages/auth/NotFoundPage';
 import { InboxPage } from './pages/boxes/InboxPage';
 import { OutboxPage } from './pages/boxes/OutboxPage';
 import { ReceivedPage } from './pages/boxes/ReceivedPage';
+import { DropFolderPage } from './pages/dropfolder/DropFolderPage';
 import { RecipientPage } from './pages/recipient/RecipientPage';
 import { SendPage } from './pages/send/SendPage';
 import { TransferPage } from './pages/transfer/TransferPage';
@@ -32,6 +33,7 @@ export function App({ config }: { config: Config }) {
               <Route path="/outbox" component={OutboxPage} />
               <Route path="/inbox" component={InboxPage} />
               <Route path="/inbox/:tid" component={ReceivedPage} />
+              <Route path="/drop-folder" component={DropFolderPage} />
               <Route path="/r/:token" component={RecipientPage} />
               <Route path="/auth/callback" component={CallbackPage} />
               <Route path="/admin/users" component={UsersPage} />

@@ -9,6 +9,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use ferry_aws::cognito::CognitoDirectory;
 use ferry_aws::dynamodb::DynamoCatalog;
 use ferry_aws::s3::S3ObjectStore;
+use ferry_aws::s3_inbox::S3Inbox;
 use ferry_aws::ses::SesMailer;
 use ferry_aws::sqs::SqsWorkQueue;
 use ferry_aws::textract::{CostAwareExtractor, TextractSettings};
@@ -46,14 +47,15 @@ pub async fn sdk_config() -> SdkConfig {
 }
 
 pub async fn ferry(env: &Environment, sdk: &SdkConfig, role: Role) -> anyhow::Result<Arc<Ferry>> {
-    let store: Arc<dyn ObjectStore> =
-        Arc::new(S3ObjectStore::new(ferry_aws::s3::client(sdk), &env.bucket));
+    let s3 = ferry_aws::s3::client(sdk);
+    let store: Arc<dyn ObjectStore> = Arc::new(S3ObjectStore::new(s3.clone(), &env.bucket));
     let directory = Arc::new(CognitoDirectory::new(
         aws_sdk_cognitoidentityprovider::Client::new(sdk),
         &env.user_pool_id,
     ));
     let ports = Ports {
         store: store.clone(),
+        inbox: Arc::new(S3Inbox::new(s3, &env.bucket)),
         catalog: Arc::new(DynamoCatalog::new(
             aws_sdk_dynamodb::Client::new(sdk),
             &env.table,
@@ -83,6 +85,7 @@ pub async fn ferry(env: &Environment, sdk: &SdkConfig, role: Role) -> anyhow::Re
     };
     let mut settings = Settings::new(env.public_url.clone());
     settings.users = env.user_source;
+    settings.drop_folder_location = format!("s3://{}/inbox", env.bucket);
     let jwks = Arc::new(JwksCache::new(
         Arc::new(HttpJwksFetcher::new(
             &env.oidc_issuer,

@@ -2,6 +2,7 @@
 //! serves it (or the part of it its route needs) through lambda_http, so both run the same code.
 
 mod clients;
+mod drop_folder;
 mod extract;
 mod problem;
 mod routes;

@@ -1,6 +1,7 @@
 //! The routes of API v1: parse, call one service, render. No logic lives here.
 
 use crate::clients::{create_client, delete_client, list_clients};
+use crate::drop_folder::{get_drop_folder, put_drop_folder};
 use crate::extract::{
     Admin, ApiJson, ApiPath as Path, ApiQuery, Authenticated, ClientIp, SignedIn, not_found,
 };
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
     let api = Router::new()
         .route("/health", get(health))
         .route("/me", get(me))
+        .route("/me/drop-folder", get(get_drop_folder).put(put_drop_folder))
         .route("/speed-test", post(speed_test))
         .route("/transfers", post(create_transfer).get(list_transfers))
         .route(

@@ -7,6 +7,7 @@ pub mod consume;
 pub mod dynamodb;
 pub mod provision;
 pub mod s3;
+pub mod s3_inbox;
 pub mod ses;
 pub mod sqs;
 pub mod textract;

@@ -199,7 +199,8 @@ async fn create_bucket(
     Ok(())
 }
 
-/// Uploads under `transfers/` announce themselves on the validate queue, as in the template.
+/// Uploads under `transfers/` and files in drop folders (`inbox/`) announce themselves on the
+/// validate queue, as in the template.
 async fn notify_validate_queue(
     s3: &aws_sdk_s3::Client,
     sqs: &aws_sdk_sqs::Client,
@@ -236,29 +237,38 @@ async fn notify_validate_queue(
         .send()
         .await
         .context("letting the bucket send to the validate queue")?;
-    let filter = NotificationConfigurationFilter::builder()
-        .key(
-            S3KeyFilter::builder()
-                .filter_rules(
-                    FilterRule::builder()
-                        .name(FilterRuleName::Prefix)
-                        .value("transfers/")
-                        .build(),
-                )
-                .build(),
-        )
-        .build();
-    let configuration = QueueConfiguration::builder()
-        .id("validate")
-        .queue_arn(queue_arn)
-        .events(Event::from("s3:ObjectCreated:*"))
-        .filter(filter)
-        .build()?;
+    // Two configurations: S3 allows one filter prefix per configuration.
+    let mut configurations = Vec::new();
+    for (id, prefix) in [
+        ("validate", "transfers/"),
+        ("drop-folders", ferry_core::inbox::INBOX_PREFIX),
+    ] {
+        let filter = NotificationConfigurationFilter::builder()
+            .key(
+                S3KeyFilter::builder()
+                    .filter_rules(
+                        FilterRule::builder()
+                            .name(FilterRuleName::Prefix)
+                            .value(prefix)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        configurations.push(
+            QueueConfiguration::builder()
+                .id(id)
+                .queue_arn(queue_arn)
+                .events(Event::from("s3:ObjectCreated:*"))
+                .filter(filter)
+                .build()?,
+        );
+    }
     s3.put_bucket_notification_configuration()
         .bucket(bucket)
         .notification_configuration(
             NotificationConfiguration::builder()
-                .queue_configurations(configuration)
+                .set_queue_configurations(Some(configurations))
                 .build(),
         )
         .send()

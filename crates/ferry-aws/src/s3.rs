@@ -344,7 +344,9 @@ impl ObjectStore for S3ObjectStore {
 }
 
 /// The SDK's body as the ports' byte stream: chunks as they arrive, never the whole object.
-fn chunks(body: SdkByteStream) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
+pub(crate) fn chunks(
+    body: SdkByteStream,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
     futures_util::stream::unfold(body, |mut body| async move {
         body.next()
             .await

@@ -172,10 +172,7 @@ mod tests {
         assert!(!top.is_manifest());
         assert_eq!(top.folder_prefix(), "inbox/ada@example.com/");
         assert_eq!(top.key(), "inbox/ada@example.com/report.pdf");
-        assert_eq!(
-            top.failed_key(),
-            "inbox/ada@example.com/.failed/report.pdf"
-        );
+        assert_eq!(top.failed_key(), "inbox/ada@example.com/.failed/report.pdf");
 
         let nested = InboxPath::parse("inbox/u1/nightly/2026 12/go.ferry.json").unwrap();
         assert!(!nested.is_top_level());

@@ -291,11 +291,7 @@ impl Catalog for MemoryCatalog {
         Ok(lock(&self.drop_folders).get(owner).cloned())
     }
 
-    async fn save_drop_folder(
-        &self,
-        owner: &UserId,
-        settings: &DropFolder,
-    ) -> anyhow::Result<()> {
+    async fn save_drop_folder(&self, owner: &UserId, settings: &DropFolder) -> anyhow::Result<()> {
         lock(&self.drop_folders).insert(owner.clone(), settings.clone());
         Ok(())
     }
@@ -390,9 +386,7 @@ impl Inbox for MemoryInbox {
 
     async fn read(&self, key: &str) -> anyhow::Result<Option<ByteStream>> {
         let body = self.file(key);
-        Ok(body.map(|b| {
-            Box::pin(futures_util::stream::iter([Ok(b)])) as ByteStream
-        }))
+        Ok(body.map(|b| Box::pin(futures_util::stream::iter([Ok(b)])) as ByteStream))
     }
 
     async fn hand_over(&self, key: &str, object_key: &str) -> anyhow::Result<()> {

@@ -177,8 +177,7 @@ pub trait Catalog: Send + Sync {
     async fn append_audit(&self, event: &AuditEvent) -> anyhow::Result<()>;
     /// A user's drop-folder settings; `None` until they saved some.
     async fn drop_folder(&self, owner: &UserId) -> anyhow::Result<Option<DropFolder>>;
-    async fn save_drop_folder(&self, owner: &UserId, settings: &DropFolder)
-    -> anyhow::Result<()>;
+    async fn save_drop_folder(&self, owner: &UserId, settings: &DropFolder) -> anyhow::Result<()>;
     async fn query_audit(&self, query: &AuditQuery) -> anyhow::Result<AuditPage>;
     /// Called after a purge: make sure no freed page still holds the purged metadata.
     async fn scrub(&self) -> anyhow::Result<()>;

@@ -5,6 +5,7 @@ use crate::catalog::SqliteCatalog;
 use crate::clients::LocalClients;
 use crate::db::Db;
 use crate::idp::LocalIdp;
+use crate::inbox::LocalInbox;
 use crate::outbox::Outbox;
 use crate::portal::PortalConfig;
 use crate::queue::SqliteQueue;
@@ -20,7 +21,8 @@ use ferry_core::extract::ExtractLimits;
 use ferry_core::limits::{InProcessLimits, RateLimiter, RateLimits};
 use ferry_core::native::NativeExtractor;
 use ferry_core::ports::{
-    Catalog, Mailer, NewUser, ObjectStore, SystemClock, TextExtractor, UserDirectory, WorkQueue,
+    Catalog, Inbox, Mailer, NewUser, ObjectStore, SystemClock, TextExtractor, UserDirectory,
+    WorkQueue,
 };
 use ferry_core::services::Ferry;
 use ferry_core::services::Ports;
@@ -118,6 +120,9 @@ pub enum Backend {
 /// embedded ones need, and how their jobs are run.
 pub(crate) struct Adapters {
     pub store: Arc<dyn ObjectStore>,
+    pub inbox: Arc<dyn Inbox>,
+    /// Where users put files for their drop folders, as `Settings::drop_folder_location`.
+    pub drop_folder_location: String,
     pub catalog: Arc<dyn Catalog>,
     pub queue: Arc<dyn WorkQueue>,
     pub mailer: Arc<dyn Mailer>,
@@ -203,8 +208,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         },
         Arc::new(JwksCache::new(idp.jwks_fetcher(), Duration::from_secs(30))),
     );
+    settings.drop_folder_location = adapters.drop_folder_location.clone();
     let ports = Ports {
         store: adapters.store,
+        inbox: adapters.inbox,
         catalog: adapters.catalog,
         queue: adapters.queue,
         mailer: adapters.mailer,
@@ -297,12 +304,16 @@ fn local_adapters(data_dir: &Path, db: &Db, public_url: &str) -> anyhow::Result<
         store_key,
         queue.clone(),
     )?);
+    let inbox_root = data_dir.join("inbox");
+    let inbox = Arc::new(LocalInbox::new(inbox_root.clone(), store.clone())?);
     let outbox = Arc::new(Outbox::new(
         data_dir.join("outbox"),
         "Ferry <no-reply@ferry.localhost>".into(),
     )?);
     Ok(Adapters {
         store: store.clone(),
+        inbox,
+        drop_folder_location: inbox_root.display().to_string(),
         catalog: Arc::new(SqliteCatalog::new(db.clone())?),
         queue: queue.clone(),
         mailer: outbox.clone(),
@@ -313,7 +324,11 @@ fn local_adapters(data_dir: &Path, db: &Db, public_url: &str) -> anyhow::Result<
         routes: Router::new()
             .merge(storage::router(store.clone()))
             .merge(crate::outbox::router(outbox)),
-        jobs: Box::new(LocalJobs { queue, store }),
+        jobs: Box::new(LocalJobs {
+            queue,
+            store,
+            inbox_root,
+        }),
         storage_origin: None,
     })
 }
@@ -321,7 +336,11 @@ fn local_adapters(data_dir: &Path, db: &Db, public_url: &str) -> anyhow::Result<
 struct LocalJobs {
     queue: Arc<SqliteQueue>,
     store: Arc<DiskObjectStore>,
+    inbox_root: PathBuf,
 }
+
+/// How often the drop folders are looked at; a file is announced once unchanged this long.
+const DROP_FOLDER_SCAN: Duration = Duration::from_secs(1);
 
 impl JobRunner for LocalJobs {
     fn start(
@@ -344,9 +363,15 @@ impl JobRunner for LocalJobs {
             },
             stopped.clone(),
         );
+        let drop_folders = crate::inbox::watch_drop_folders(
+            self.inbox_root,
+            self.queue.clone(),
+            DROP_FOLDER_SCAN,
+            stopped.clone(),
+        );
         let sweeper = sweep(ferry, Some(self.store), sweep_every, stopped);
         tokio::spawn(async move {
-            tokio::join!(queue, sweeper);
+            tokio::join!(queue, drop_folders, sweeper);
         })
     }
 }

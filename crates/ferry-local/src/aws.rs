@@ -9,6 +9,7 @@ use ferry_aws::consume;
 use ferry_aws::dynamodb::DynamoCatalog;
 use ferry_aws::provision::{self, Plan, Resources};
 use ferry_aws::s3::S3ObjectStore;
+use ferry_aws::s3_inbox::S3Inbox;
 use ferry_aws::ses::SesMailer;
 use ferry_aws::sqs::{QueueUrls, SqsWorkQueue};
 use ferry_aws::textract::{CostAwareExtractor, ExtractionMode, TextractSettings};
@@ -47,10 +48,13 @@ pub(crate) async fn adapters(options: &Options, public_url: &str) -> anyhow::Res
             || "https://*.amazonaws.com".to_owned(),
             |url| url.origin().ascii_serialization(),
         );
+    let inbox = Arc::new(S3Inbox::new(s3.clone(), &bucket));
     let store: Arc<dyn ObjectStore> = Arc::new(S3ObjectStore::new(s3, &bucket));
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     Ok(Adapters {
         store: store.clone(),
+        inbox,
+        drop_folder_location: format!("s3://{bucket}/inbox"),
         catalog: Arc::new(DynamoCatalog::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             table,

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ferry_core::audit::{AuditEvent, AuditPage, AuditQuery};
 use ferry_core::ids::{TransferId, UserId};
-use ferry_core::model::Transfer;
+use ferry_core::model::{DropFolder, Transfer};
 use ferry_core::ports::{Catalog, SaveError};
 use ferry_core::values::EmailAddress;
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -49,6 +49,10 @@ CREATE TABLE IF NOT EXISTS audit_events (
 );
 CREATE INDEX IF NOT EXISTS audit_by_transfer ON audit_events (transfer_id, seq);
 CREATE INDEX IF NOT EXISTS audit_by_actor ON audit_events (actor, seq);
+CREATE TABLE IF NOT EXISTS drop_folders (
+    owner_id TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
 ";
 
 fn ts(at: DateTime<Utc>) -> String {
@@ -252,6 +256,37 @@ impl Catalog for SqliteCatalog {
                 c.execute(
                     "INSERT INTO audit_events (at, actor, transfer_id, body) VALUES (?1, ?2, ?3, ?4)",
                     params![ts(e.at), e.actor, e.transfer_id.map(|t| t.to_string()), serde_json::to_string(&e)?],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn drop_folder(&self, owner: &UserId) -> anyhow::Result<Option<DropFolder>> {
+        let owner = owner.to_string();
+        self.db
+            .call(move |c| {
+                let body: Option<String> = c
+                    .query_row(
+                        "SELECT body FROM drop_folders WHERE owner_id = ?1",
+                        params![owner],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+            })
+            .await
+    }
+
+    async fn save_drop_folder(&self, owner: &UserId, settings: &DropFolder) -> anyhow::Result<()> {
+        let owner = owner.to_string();
+        let body = serde_json::to_string(settings)?;
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO drop_folders (owner_id, body) VALUES (?1, ?2)
+                     ON CONFLICT (owner_id) DO UPDATE SET body = excluded.body",
+                    params![owner, body],
                 )?;
                 Ok(())
             })

@@ -10,6 +10,7 @@ pub mod clients;
 pub mod db;
 pub mod html;
 pub mod idp;
+pub mod inbox;
 pub mod outbox;
 pub mod portal;
 pub mod queue;

@@ -10,6 +10,8 @@ import type {
   DeliveryDestination,
   DocumentText,
   DownloadLink,
+  DropFolder,
+  DropFolderChange,
   IssuedMachineClient,
   MachineClient,
   Me,
@@ -26,6 +28,12 @@ const t = (tid: string) => `/api/v1/transfers/${encodeURIComponent(tid)}`;
 const d = (tid: string, did: string) => `${t(tid)}/documents/${encodeURIComponent(did)}`;
 
 export const getMe = (api: ApiClient) => api.get<Me>('/api/v1/me');
+
+export const getDropFolder = (api: ApiClient, signal?: AbortSignal) =>
+  api.get<DropFolder>('/api/v1/me/drop-folder', { signal });
+
+export const saveDropFolder = (api: ApiClient, change: DropFolderChange) =>
+  api.request<DropFolder>('PUT', '/api/v1/me/drop-folder', { body: change });
 
 export const createTransfer = (api: ApiClient, body: NewTransfer) => api.post<Transfer>('/api/v1/transfers', body);
 

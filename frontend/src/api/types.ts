@@ -185,3 +185,15 @@ export interface AccessGrant {
   transfer_id: string;
   expires_in: number;
 }
+
+/** Where a member's scripts put files to be sent, and what files without a manifest are sent with. */
+export interface DropFolder {
+  /** `s3://bucket/inbox/{user id}/`, or a local directory when Ferry runs on one computer. */
+  location: string;
+  /** Empty: files put in the folder without a manifest wait for one. */
+  default_recipients: string[];
+  subject: string | null;
+  message: string | null;
+}
+
+export type DropFolderChange = Omit<DropFolder, 'location'>;

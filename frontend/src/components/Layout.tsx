@@ -69,6 +69,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
               {hasRole(me, 'member') && <NavLink href="/">Send</NavLink>}
               <NavLink href="/outbox">Sent</NavLink>
               <NavLink href="/inbox">Received</NavLink>
+              {hasRole(me, 'member') && <NavLink href="/drop-folder">Drop folder</NavLink>}
               {hasRole(me, 'admin') && <NavLink href="/admin/users">Users</NavLink>}
               {hasRole(me, 'admin') && <NavLink href="/admin/clients">Machine clients</NavLink>}
               {hasRole(me, 'admin') && <NavLink href="/admin/audit">Audit trail</NavLink>}

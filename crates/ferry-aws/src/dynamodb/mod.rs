@@ -10,6 +10,7 @@
 //! - audit event: `TRANSFER#{id}` / `AUDIT#{at}#{event}` (or `AUDIT#{event}` / `EVENT` for an
 //!   event of no transfer); gsi1 `ACTOR#{actor}` / `{at}#{event}`, gsi2 `AUDIT#{shard}` /
 //!   `{at}#{event}`.
+//! - drop-folder settings: `USER#{id}` / `DROP_FOLDER`; `body` as JSON.
 //!
 //! Times are fixed-width UTC text, so key order is time order. Creating or saving a transfer
 //! is one transaction over the transfer (conditional on its version) and the recipient items
@@ -22,6 +23,7 @@
 //! metadata stays after its content is purged, and the audit trail outlives purges.
 
 mod audit;
+mod drop_folders;
 mod items;
 mod query;
 mod table;
@@ -34,7 +36,7 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 use ferry_core::audit::{AuditEvent, AuditPage, AuditQuery};
 use ferry_core::ids::{TransferId, UserId};
-use ferry_core::model::Transfer;
+use ferry_core::model::{DropFolder, Transfer};
 use ferry_core::ports::{Catalog, SaveError};
 use ferry_core::values::EmailAddress;
 
@@ -95,6 +97,14 @@ impl Catalog for DynamoCatalog {
 
     async fn append_audit(&self, event: &AuditEvent) -> anyhow::Result<()> {
         self.append(event).await
+    }
+
+    async fn drop_folder(&self, owner: &UserId) -> anyhow::Result<Option<DropFolder>> {
+        self.get_drop_folder(owner).await
+    }
+
+    async fn save_drop_folder(&self, owner: &UserId, settings: &DropFolder) -> anyhow::Result<()> {
+        self.put_drop_folder(owner, settings).await
     }
 
     async fn query_audit(&self, query: &AuditQuery) -> anyhow::Result<AuditPage> {

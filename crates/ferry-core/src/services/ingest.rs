@@ -76,10 +76,7 @@ impl Ferry {
     }
 
     /// The drop folder's owner by id or email: an enabled member.
-    async fn drop_folder_owner(
-        &self,
-        name: &str,
-    ) -> Result<std::result::Result<User, Refusal>> {
+    async fn drop_folder_owner(&self, name: &str) -> Result<std::result::Result<User, Refusal>> {
         let user = if name.contains('@') {
             match EmailAddress::parse(name) {
                 Ok(email) => self.ports.users.find_by_email(&email).await?,
@@ -215,7 +212,10 @@ impl Ferry {
         ]);
         let transfer = match self.ports.catalog.get_transfer(transfer_id).await? {
             Some(transfer) => transfer,
-            None => match self.open_from_drop_folder(owner, transfer_id, &batch).await? {
+            None => match self
+                .open_from_drop_folder(owner, transfer_id, &batch)
+                .await?
+            {
                 Ok(transfer) => transfer,
                 Err(refusal) => {
                     return self
@@ -376,7 +376,10 @@ impl Ferry {
                  {reason}\n\nThe files were moved to {} with this reason beside them. Fix the \
                  cause and put them back in the drop folder to send them.\n",
                 trigger.key(),
-                trigger.failed_key().rsplit_once('/').map_or("", |(dir, _)| dir),
+                trigger
+                    .failed_key()
+                    .rsplit_once('/')
+                    .map_or("", |(dir, _)| dir),
             );
             self.ports
                 .mailer

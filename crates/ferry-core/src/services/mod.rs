@@ -24,8 +24,8 @@ use crate::ids::TransferId;
 use crate::limits::{Action, RateLimiter, Subject};
 use crate::model::Transfer;
 use crate::ports::{
-    Catalog, Clock, Deliverer, Inbox, MachineClients, Mailer, ObjectStore, SaveError, TextExtractor,
-    UserDirectory, WorkQueue,
+    Catalog, Clock, Deliverer, Inbox, MachineClients, Mailer, ObjectStore, SaveError,
+    TextExtractor, UserDirectory, WorkQueue,
 };
 use crate::scan::MalwareScanner;
 use std::sync::Arc;

@@ -118,8 +118,13 @@ impl Ferry {
             source_ip.as_deref(),
             Some(user.id.as_str()),
         )?;
-        self.open_transfer(user, TransferId::new(), request, Origin::Portal { source_ip })
-            .await
+        self.open_transfer(
+            user,
+            TransferId::new(),
+            request,
+            Origin::Portal { source_ip },
+        )
+        .await
     }
 
     /// Checks a request and stores the new transfer; `user` is known to be a member.

@@ -99,6 +99,59 @@ async fn the_portal_runs_on_the_aws_adapters() {
         .unwrap();
     assert_eq!(listed.contents().len(), 1, "the document is in the bucket");
 
+    // A drop folder in the bucket: files put with any S3 client, then their manifest.
+    let (status, folder) = app.get("/api/v1/me/drop-folder", &alice).await;
+    assert_eq!(status, StatusCode::OK, "{folder}");
+    let bucket = format!("{prefix}-documents");
+    let location = folder["location"].as_str().unwrap();
+    let folder_key = location
+        .strip_prefix(&format!("s3://{bucket}/"))
+        .unwrap_or_else(|| panic!("{location} is not in s3://{bucket}/"))
+        .to_owned();
+    let s3 = s3_client().await;
+    let put = |key: String, body: Vec<u8>| {
+        let s3 = s3.clone();
+        let bucket = bucket.clone();
+        async move {
+            s3.put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(body.into())
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let minutes = b"Board minutes\nMARKER-DROP-AWS-77c2\n".to_vec();
+    put(format!("{folder_key}march 2026/minutes.txt"), minutes).await;
+    put(
+        format!("{folder_key}march 2026/send.ferry.json"),
+        json!({ "recipients": ["bob@example.com"], "subject": "From the bucket" })
+            .to_string()
+            .into_bytes(),
+    )
+    .await;
+    let dropped = app
+        .wait_for_sent(&alice, "the drop-folder batch to be sent", |t| {
+            t["subject"] == "From the bucket" && t["status"] == "sent"
+        })
+        .await;
+    assert_eq!(dropped["documents"][0]["name"], "minutes.txt");
+    assert!(
+        dropped["documents"][0]["text_preview"]
+            .as_str()
+            .unwrap()
+            .contains("MARKER-DROP-AWS-77c2")
+    );
+    let left = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix(&folder_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.contents().len(), 0, "the drop folder is emptied");
+
     // Started again on the same resources, without creating them: the transfer is still there.
     app.kill_hard();
     app.set_args(args(false));

@@ -167,6 +167,7 @@ impl TestApp {
         }
     }
 
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
     pub fn set_args(&mut self, args: Vec<String>) {
         self.extra_args = args;
     }
@@ -501,6 +502,33 @@ impl TestApp {
             assert!(
                 Instant::now() < deadline,
                 "timed out waiting for {what}: {t}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits for `token`'s outbox to hold a transfer that `done` accepts, and returns it.
+    pub async fn wait_for_sent(
+        &self,
+        token: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let (status, list) = self.get("/api/v1/transfers", token).await;
+            assert_eq!(status, StatusCode::OK, "{list}");
+            if let Some(t) = list["transfers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| done(t))
+            {
+                return t.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {list}"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -3,6 +3,7 @@
 #[cfg(feature = "aws")]
 mod aws_backend;
 mod bad_input;
+mod drop_folders;
 mod durability;
 mod flows;
 mod helpers;

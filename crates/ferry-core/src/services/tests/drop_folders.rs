@@ -66,7 +66,10 @@ async fn a_manifest_sends_the_files_beside_it_through_the_pipeline() {
     h.drop_file(&format!("{folder}/figures.txt"), TEXT).await;
     h.drop_file(&format!("{folder}/logo.png"), PNG).await;
     h.drain().await;
-    assert!(h.transfers().await.is_empty(), "files wait for their manifest");
+    assert!(
+        h.transfers().await.is_empty(),
+        "files wait for their manifest"
+    );
 
     h.drop_file(
         &format!("{folder}/send.ferry.json"),
@@ -162,15 +165,18 @@ async fn a_manifest_replayed_after_a_partial_run_finishes_the_same_transfer() {
     h.inbox.put(&format!("{folder}/figures.txt"), TEXT.to_vec());
     h.inbox.put(&format!("{folder}/logo.png"), PNG.to_vec());
     let manifest = format!("{folder}/go.ferry.json");
-    h.inbox
-        .put(&manifest, br#"{"recipients": ["bob@example.com"]}"#.to_vec());
+    h.inbox.put(
+        &manifest,
+        br#"{"recipients": ["bob@example.com"]}"#.to_vec(),
+    );
     let event = Job::ObjectCreated { key: manifest };
     h.ferry.handle_job(&event).await.unwrap();
     // As if the first run had stopped after handing over one file: it is back in the folder.
-    h.inbox
-        .put(&format!("{folder}/figures.txt"), TEXT.to_vec());
-    h.inbox
-        .put(&format!("{folder}/go.ferry.json"), br#"{"recipients": ["bob@example.com"]}"#.to_vec());
+    h.inbox.put(&format!("{folder}/figures.txt"), TEXT.to_vec());
+    h.inbox.put(
+        &format!("{folder}/go.ferry.json"),
+        br#"{"recipients": ["bob@example.com"]}"#.to_vec(),
+    );
     h.drain().await;
     assert_eq!(h.transfers().await.len(), 1);
     let t = &h.transfers().await[0];
@@ -208,7 +214,10 @@ async fn a_batch_that_cannot_be_sent_moves_to_failed_with_its_reason_and_the_own
         .file(&format!("{failed}/go.ferry.json.reason.txt"))
         .unwrap();
     let reason = String::from_utf8_lossy(&reason);
-    assert!(reason.contains("'missing.pdf' named in the manifest"), "{reason}");
+    assert!(
+        reason.contains("'missing.pdf' named in the manifest"),
+        "{reason}"
+    );
     let mails = h.mails_to("dora@example.org");
     assert_eq!(mails.len(), 1);
     assert!(mails[0].text.contains("missing.pdf"), "{}", mails[0].text);
@@ -263,7 +272,10 @@ async fn refusals_name_the_file_and_the_rule() {
     h.drain().await;
     let reason = h
         .inbox
-        .file(&format!("inbox/{}/.failed/empty/m.ferry.json.reason.txt", dora.id))
+        .file(&format!(
+            "inbox/{}/.failed/empty/m.ferry.json.reason.txt",
+            dora.id
+        ))
         .unwrap();
     assert_eq!(
         String::from_utf8_lossy(&reason),

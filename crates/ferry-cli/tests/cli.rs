@@ -585,3 +585,49 @@ async fn login_signs_in_through_the_browser_keeps_the_tokens_private_and_renews_
     assert!(logout.arg("logout").output().unwrap().status.success());
     assert_eq!(list().status.code(), Some(3), "signed out");
 }
+
+#[test]
+fn a_manifest_dropped_in_the_local_inbox_becomes_a_transfer_the_cli_lists() {
+    let portal = Portal::start();
+    // The machine client acts for the admin: their drop folder, named by email.
+    let batch = portal
+        .dir
+        .path()
+        .join("data/inbox")
+        .join(ADMIN_EMAIL)
+        .join("quarterly");
+    std::fs::create_dir_all(&batch).unwrap();
+    let figures = b"region,revenue\nnorth,12\nsouth,9\n";
+    std::fs::write(batch.join("figures.csv"), figures).unwrap();
+    std::fs::write(
+        batch.join("send.ferry.json"),
+        serde_json::json!({
+            "recipients": ["bob@example.com"],
+            "subject": "Quarterly figures",
+            "files": [{ "name": "figures.csv", "md5": md5_base64(figures) }],
+        })
+        .to_string(),
+    )
+    .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let transfer = loop {
+        let listed = portal.json(&["list"]);
+        let sent = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["subject"] == "Quarterly figures" && t["status"] == "sent")
+            .cloned();
+        if let Some(t) = sent {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "no transfer: {listed}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(transfer["documents"][0]["name"], "figures.csv");
+    assert_eq!(transfer["documents"][0]["status"], "ready");
+    assert!(!batch.exists(), "the batch left the drop folder");
+    let (_, subject, _) = wait_for_mail(&portal, "bob@example.com", "Documents from");
+    assert!(subject.ends_with("Quarterly figures"), "{subject}");
+}

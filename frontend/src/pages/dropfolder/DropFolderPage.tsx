@@ -18,7 +18,7 @@ export const EXAMPLE_MANIFEST = `{
   "subject": "Nightly export",
   "message": "Tonight's files.",
   "expires_in_hours": 72,
-  "files": ["report.pdf", {"name": "ledger.csv", "md5": "<base64 MD5, optional>"}]
+  "files": ["report.pdf", {"name": "ledger.csv", "md5": "<MD5 in hex or base64, optional>"}]
 }`;
 
 function describeLoadError(err: unknown): string {

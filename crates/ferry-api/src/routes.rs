@@ -148,7 +148,8 @@ struct FileRequest {
     size: u64,
     #[serde(default)]
     content_type: String,
-    md5: String,
+    #[serde(default)]
+    md5: Option<String>,
 }
 
 #[derive(Deserialize)]

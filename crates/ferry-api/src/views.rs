@@ -10,7 +10,7 @@ use ferry_core::model::{
 use ferry_core::ports::PresignedRequest;
 use ferry_core::services::authorize::Access;
 use ferry_core::services::transfers::UploadInstructions;
-use ferry_core::values::Role;
+use ferry_core::values::{ContentMd5, Role};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -85,7 +85,7 @@ pub struct DocumentView {
     pub size: u64,
     pub content_type: String,
     pub detected_type: Option<&'static str>,
-    pub md5: String,
+    pub md5: Option<String>,
     pub sha256: Option<String>,
     pub status: DocumentStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,7 +106,7 @@ impl DocumentView {
             size: d.size,
             content_type: d.content_type.clone(),
             detected_type: d.detected_type.map(|t| t.mime()),
-            md5: d.md5.to_base64(),
+            md5: d.md5.as_ref().map(ContentMd5::to_base64),
             sha256: d
                 .sha256
                 .clone()

@@ -138,7 +138,9 @@ pub struct Document {
     pub name: String,
     pub size: u64,
     pub content_type: String,
-    pub md5: ContentMd5,
+    /// The whole file's MD5 as its sender declared it: at creation, or for a multipart upload
+    /// at the latest when it is completed (so a client can hash while it uploads).
+    pub md5: Option<ContentMd5>,
     pub status: DocumentStatus,
     pub reason: Option<RejectReason>,
     pub upload: UploadPlan,
@@ -465,7 +467,7 @@ pub(crate) mod tests {
                     name: format!("doc{i}.pdf"),
                     size: 10,
                     content_type: "application/pdf".into(),
-                    md5: ContentMd5::from_digest([0; 16]),
+                    md5: Some(ContentMd5::from_digest([0; 16])),
                     status: DocumentStatus::AwaitingUpload,
                     reason: None,
                     upload: UploadPlan::Single,

@@ -394,7 +394,7 @@ mod tests {
                 name: "a.txt".into(),
                 size: 1,
                 content_type: "text/plain".into(),
-                md5: ContentMd5::from_digest([1; 16]),
+                md5: Some(ContentMd5::from_digest([1; 16])),
                 status: DocumentStatus::AwaitingUpload,
                 reason: None,
                 upload: UploadPlan::Single,

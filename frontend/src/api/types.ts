@@ -46,7 +46,8 @@ export interface FerryDocument {
   size: number;
   content_type: string;
   detected_type: string | null;
-  md5: string;
+  /** Null only for a multipart document created without it, until its upload is completed. */
+  md5: string | null;
   sha256: string | null;
   status: DocumentStatus;
   reason?: RejectReason;

@@ -81,7 +81,7 @@ export function DocumentCard({
 
       {/* Kept after the purge: the checksums are the proof of what was received. */}
       <dl class="hashes">
-        <CopyValue label="MD5" value={base64ToHex(doc.md5)} />
+        {doc.md5 && <CopyValue label="MD5" value={base64ToHex(doc.md5)} />}
         {doc.sha256 && <CopyValue label="SHA-256" value={doc.sha256} />}
       </dl>
 

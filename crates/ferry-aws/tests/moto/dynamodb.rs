@@ -47,7 +47,7 @@ fn transfer_from(sender: &str, recipients: &[&str], created_at: DateTime<Utc>) -
             name: "a.txt".into(),
             size: 1,
             content_type: "text/plain".into(),
-            md5: ContentMd5::from_digest([1; 16]),
+            md5: Some(ContentMd5::from_digest([1; 16])),
             status: DocumentStatus::AwaitingUpload,
             reason: None,
             upload: UploadPlan::Single,

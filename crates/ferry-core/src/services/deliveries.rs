@@ -294,10 +294,10 @@ impl Ferry {
                     )));
                 }
             };
-            self.ports
-                .deliverer
-                .put(url, body, doc.size, &doc.md5)
-                .await?;
+            let md5 = doc.md5.as_ref().ok_or_else(|| {
+                DeliveryError::Refused(format!("document {did} has no verified MD5"))
+            })?;
+            self.ports.deliverer.put(url, body, doc.size, md5).await?;
         }
         Ok(())
     }

@@ -278,7 +278,7 @@ impl Ferry {
                 name: file.path.name().to_owned(),
                 size: file.entry.size,
                 content_type: file.content_type.clone().unwrap_or_default(),
-                md5,
+                md5: Some(md5),
             });
         }
         let request = NewTransfer {

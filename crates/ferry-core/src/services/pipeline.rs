@@ -90,7 +90,7 @@ impl Ferry {
         }
 
         let verdict = self
-            .inspect(key, doc.size, &doc.md5, &doc.content_type)
+            .inspect(key, doc.size, doc.md5.as_ref(), &doc.content_type)
             .await?;
         let Some(mut verdict) = verdict else {
             // The event arrived but the object is gone (deleted by a concurrent cancel).
@@ -155,7 +155,7 @@ impl Ferry {
         &self,
         key: &str,
         declared_size: u64,
-        md5: &ContentMd5,
+        md5: Option<&ContentMd5>,
         declared_type: &str,
     ) -> Result<Option<Verdict>> {
         let Some(stream) = self.ports.store.get(key).await? else {
@@ -179,7 +179,8 @@ impl Ferry {
         let sha256 = hex::encode(inspection.sha256);
         let outcome = if inspection.size == 0 {
             Err(RejectReason::Empty)
-        } else if ContentMd5::from_digest(inspection.md5) != *md5 {
+        } else if md5 != Some(&ContentMd5::from_digest(inspection.md5)) {
+            // Also when none was declared: bytes assembled without one promised nothing.
             Err(RejectReason::ChecksumMismatch)
         } else {
             match self

@@ -124,7 +124,7 @@ impl Harness {
                             name: (*name).into(),
                             size: bytes.len() as u64,
                             content_type: (*ct).into(),
-                            md5: md5_b64(bytes),
+                            md5: Some(md5_b64(bytes)),
                         })
                         .collect(),
                 },
@@ -522,6 +522,137 @@ async fn multipart_uploads_check_their_parts() {
 }
 
 #[tokio::test]
+async fn a_multipart_file_may_declare_its_md5_when_completed() {
+    let h = Harness::new();
+    let body: Vec<u8> = TEXT.iter().cycle().take(2500).copied().collect();
+    let file = |name: &str, size: usize| NewFile {
+        name: name.into(),
+        size: size as u64,
+        content_type: "text/plain".into(),
+        md5: None,
+    };
+    let request = |files| NewTransfer {
+        recipients: vec!["bob@example.com".into()],
+        subject: "Hashed on the way".into(),
+        message: None,
+        expires_in_hours: None,
+        files,
+    };
+    // A single-request upload is signed with its MD5: it must come at once.
+    let small = h
+        .ferry
+        .create_transfer(&h.sender, request(vec![file("small.txt", 10)]), None)
+        .await;
+    assert!(
+        matches!(&small, Err(Error::Invalid(d)) if d.starts_with("files[0]: md5: required")),
+        "{:?}",
+        small.err()
+    );
+    let t = h
+        .ferry
+        .create_transfer(&h.sender, request(vec![file("big.txt", body.len())]), None)
+        .await
+        .unwrap();
+    let doc = &t.documents[0];
+    assert_eq!(doc.md5, None);
+    let crate::model::UploadPlan::Multipart { upload_id, .. } = doc.upload.clone() else {
+        panic!("multipart expected")
+    };
+    let caller = h.sender_caller();
+    let completed: Vec<_> = body
+        .chunks(1024)
+        .enumerate()
+        .map(|(i, c)| CompletedPart {
+            number: i as u32 + 1,
+            etag: h.store.put_part(&upload_id, i as u32 + 1, c.to_vec()),
+        })
+        .collect();
+    let without = h
+        .ferry
+        .complete_upload(&caller, t.id, doc.id, completed.clone(), None, None)
+        .await;
+    assert!(
+        matches!(&without, Err(Error::Invalid(d)) if d.contains("MD5 is required")),
+        "{:?}",
+        without.err()
+    );
+    assert!(h.store.object(&object_key(t.id, doc.id)).is_none());
+    h.ferry
+        .complete_upload(&caller, t.id, doc.id, completed, Some(md5_b64(&body)), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.get(t.id).await.documents[0].md5,
+        Some(ContentMd5::parse(&md5_b64(&body)).unwrap())
+    );
+    h.queue
+        .enqueue_now(Job::ObjectCreated {
+            key: object_key(t.id, doc.id),
+        })
+        .await;
+    h.drain().await;
+    assert_eq!(h.get(t.id).await.documents[0].status, DocumentStatus::Ready);
+}
+
+#[tokio::test]
+async fn a_multipart_file_completed_with_a_wrong_md5_is_rejected() {
+    let h = Harness::new();
+    let body: Vec<u8> = TEXT.iter().cycle().take(2048).copied().collect();
+    let t = h
+        .ferry
+        .create_transfer(
+            &h.sender,
+            NewTransfer {
+                recipients: vec!["bob@example.com".into()],
+                subject: "Wrong".into(),
+                message: None,
+                expires_in_hours: None,
+                files: vec![NewFile {
+                    name: "big.txt".into(),
+                    size: body.len() as u64,
+                    content_type: "text/plain".into(),
+                    md5: None,
+                }],
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let doc = &t.documents[0];
+    let crate::model::UploadPlan::Multipart { upload_id, .. } = doc.upload.clone() else {
+        panic!("multipart expected")
+    };
+    let completed: Vec<_> = body
+        .chunks(1024)
+        .enumerate()
+        .map(|(i, c)| CompletedPart {
+            number: i as u32 + 1,
+            etag: h.store.put_part(&upload_id, i as u32 + 1, c.to_vec()),
+        })
+        .collect();
+    h.ferry
+        .complete_upload(
+            &h.sender_caller(),
+            t.id,
+            doc.id,
+            completed,
+            Some(md5_b64(b"other bytes")),
+            None,
+        )
+        .await
+        .unwrap();
+    h.queue
+        .enqueue_now(Job::ObjectCreated {
+            key: object_key(t.id, doc.id),
+        })
+        .await;
+    h.drain().await;
+    let doc = &h.get(t.id).await.documents[0];
+    assert_eq!(doc.status, DocumentStatus::Rejected);
+    assert_eq!(doc.reason, Some(RejectReason::ChecksumMismatch));
+}
+
+#[tokio::test]
 async fn five_wrong_codes_lock_the_link() {
     let h = Harness::new();
     let t = h.create(&[("figures.txt", TEXT, "text/plain")]).await;
@@ -645,7 +776,7 @@ async fn create_refuses_bad_requests_and_stores_nothing() {
         name: "a.pdf".into(),
         size: 10,
         content_type: "application/pdf".into(),
-        md5: md5_b64(b"x"),
+        md5: Some(md5_b64(b"x")),
     };
     let request = |recipients: Vec<String>, files: Vec<NewFile>| NewTransfer {
         recipients,
@@ -678,7 +809,7 @@ async fn create_refuses_bad_requests_and_stores_nothing() {
             request(
                 bob(),
                 vec![NewFile {
-                    md5: "abc".into(),
+                    md5: Some("abc".into()),
                     ..file()
                 }],
             ),

@@ -1,8 +1,8 @@
 //! UC1 for the sender: create a transfer with an upload plan, sign parts, complete multipart
 //! uploads; and the reads every party shares: view, list, download, text, audit trail.
 
-use super::Ferry;
 use super::authorize::{self, Access};
+use super::{Ferry, Step};
 use crate::audit::{AuditEvent, AuditQuery, Outcome};
 use crate::auth::{AuthUser, Caller};
 use crate::error::{Error, Result};
@@ -23,7 +23,8 @@ pub struct NewFile {
     pub name: String,
     pub size: u64,
     pub content_type: String,
-    pub md5: String,
+    /// Required, but for a file uploaded in parts, whose MD5 may come with `complete`.
+    pub md5: Option<String>,
 }
 
 pub struct NewTransfer {
@@ -286,7 +287,17 @@ impl Ferry {
                 "content_type: not a media type such as application/pdf".into()
             ));
         }
-        let md5 = ContentMd5::parse(&file.md5).map_err(|e| at(format!("md5: {e}")))?;
+        let md5 = match &file.md5 {
+            Some(md5) => Some(ContentMd5::parse(md5).map_err(|e| at(format!("md5: {e}")))?),
+            None if file.size > limits.single_put_max_bytes => None,
+            None => {
+                return Err(at(format!(
+                    "md5: required for a file of up to {} bytes (sent in one request); a \
+                     larger one may declare it when its upload is completed",
+                    limits.single_put_max_bytes
+                )));
+            }
+        };
         if file.size.div_ceil(limits.part_size) > MAX_PARTS {
             return Err(at("size: too many parts for a multipart upload".into()));
         }
@@ -327,7 +338,9 @@ impl Ferry {
                     .store
                     .presign_put(
                         &object_key(transfer.id, doc.id),
-                        &doc.md5,
+                        doc.md5.as_ref().ok_or_else(|| {
+                            anyhow::anyhow!("a single-request upload without an md5")
+                        })?,
                         doc.size,
                         expires_at,
                     )
@@ -463,13 +476,22 @@ impl Ferry {
         let transfer = self.load(tid).await?;
         let (doc, upload_id, part_size, part_count) =
             Self::multipart_document(caller, &transfer, did)?;
-        if let Some(md5) = md5 {
-            let md5 = ContentMd5::parse(&md5).map_err(|e| Error::invalid(format!("md5: {e}")))?;
-            if md5 != doc.md5 {
+        let md5 = md5
+            .map(|md5| ContentMd5::parse(&md5).map_err(|e| Error::invalid(format!("md5: {e}"))))
+            .transpose()?;
+        match (&doc.md5, &md5) {
+            (Some(declared), Some(md5)) if declared != md5 => {
                 return Err(Error::invalid(
                     "md5: differs from the md5 declared when the transfer was created",
                 ));
             }
+            (None, None) => {
+                return Err(Error::invalid(
+                    "md5: the whole file's MD5 is required, as it was not declared when the \
+                     transfer was created",
+                ));
+            }
+            _ => {}
         }
         if parts.len() as u32 != part_count {
             return Err(Error::invalid(format!(
@@ -489,6 +511,27 @@ impl Ferry {
                     part.number
                 )));
             }
+        }
+        if let (None, Some(md5)) = (&doc.md5, md5) {
+            // Recorded before the bytes are assembled: their event finds it to check against.
+            self.update(tid, |t| {
+                let doc = t
+                    .documents
+                    .iter_mut()
+                    .find(|d| d.id == did)
+                    .ok_or_else(|| Error::not_found("document"))?;
+                match &doc.md5 {
+                    None => {
+                        doc.md5 = Some(md5);
+                        Ok(Step::Save(()))
+                    }
+                    Some(declared) if *declared == md5 => Ok(Step::Keep(())),
+                    Some(_) => Err(Error::invalid(
+                        "md5: differs from the md5 declared for this document",
+                    )),
+                }
+            })
+            .await?;
         }
         self.ports
             .store

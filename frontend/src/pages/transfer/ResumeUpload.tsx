@@ -44,7 +44,8 @@ export function ResumeUpload({ api, transfer }: { api: ApiClient; transfer: Tran
         const partSize = doc.upload && 'part_size' in doc.upload ? doc.upload.part_size : EXPECTED_PART_SIZE;
         const hashes = await hashFileInWorker(file, partSize, (b) => setChecking({ hashed: done + b, total }));
         done += file.size;
-        if (hashes.md5 !== doc.md5) notes.push(`${file.name}: this is not the same file (its content differs from the one declared).`);
+        // A document created without its MD5 (hashed while uploading) takes the one found here.
+        if (doc.md5 !== null && hashes.md5 !== doc.md5) notes.push(`${file.name}: this is not the same file (its content differs from the one declared).`);
         else matched.push({ doc, file, hashes });
       }
       setChecking(null);

@@ -33,7 +33,9 @@ pub struct Document {
     pub id: String,
     pub name: String,
     pub size: u64,
-    pub md5: String,
+    /// `None` while a file sent in parts has not declared it yet.
+    #[serde(default)]
+    pub md5: Option<String>,
     #[serde(default)]
     pub sha256: Option<String>,
     pub status: String,
@@ -77,7 +79,9 @@ pub struct NewFile {
     pub name: String,
     pub size: u64,
     pub content_type: String,
-    pub md5: String,
+    /// Left out for a file sent in parts: its MD5 comes with `complete`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub md5: Option<String>,
 }
 
 #[derive(Debug, Serialize)]

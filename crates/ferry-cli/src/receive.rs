@@ -121,7 +121,7 @@ async fn download(
     let md5 = STANDARD.encode(md5.finalize());
     let sha256 = hex::encode(sha256.finalize());
     // The temporary file is deleted when it is dropped here.
-    if md5 != document.md5 {
+    if Some(&md5) != document.md5.as_ref() {
         return Err(Failure::Rejected(format!(
             "{name}: the bytes received do not match their MD5"
         ))
@@ -212,7 +212,7 @@ mod tests {
             id: "d-1".into(),
             name: name.into(),
             size: 1,
-            md5: String::new(),
+            md5: None,
             sha256: None,
             status: "ready".into(),
             reason: None,

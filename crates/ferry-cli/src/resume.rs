@@ -1,8 +1,7 @@
 //! What an unfinished `ferry send` has done, kept on disk so that the same command run again
-//! goes on where it stopped: the transfer, each file's digests, and the ETag of every part
+//! goes on where it stopped: the transfer and the ETag of every part
 //! storage acknowledged. A file that changed since (size or modification time) starts over.
 
-use crate::digest::FileDigest;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -15,7 +14,6 @@ pub struct FileState {
     pub size: u64,
     pub modified_ns: i128,
     pub document_id: String,
-    pub digest: FileDigest,
     /// Part number to the ETag storage answered.
     #[serde(default)]
     pub etags: BTreeMap<u32, String>,

@@ -2,7 +2,7 @@
 //! go on where an interrupted run stopped, and with `--wait` follow validation to the end.
 
 use crate::api::{Api, Document, NewFile, NewTransfer, Transfer, UploadPlan};
-use crate::digest::{FileDigest, digest_file};
+use crate::digest::{PartHasher, digest_file};
 use crate::failure::Failure;
 use crate::progress::{FileProgress, Progress};
 use crate::resume::{FileIdentity, FileState, SendState, StateFile};
@@ -11,8 +11,9 @@ use futures_util::StreamExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The API's part size; a plan with another is honoured by hashing the parts again.
-const EXPECTED_PART_SIZE: u64 = 16 << 20;
+/// The API's largest file sent in one request: such a file's MD5 is declared at creation (its
+/// PUT is signed with it); a larger one is hashed while its parts are sent.
+const SINGLE_PUT_MAX: u64 = 16 << 20;
 /// Parts signed per request: URLs stay valid an hour, so they are signed shortly before use.
 const SIGN_BATCH: usize = 32;
 const SUBJECT_MAX_CHARS: usize = 200;
@@ -61,20 +62,33 @@ fn identities(files: &[PathBuf]) -> anyhow::Result<Vec<FileIdentity>> {
     Ok(seen)
 }
 
-async fn digest(
+/// The MD5 of a file small enough to be sent in one request.
+async fn whole_md5(
     path: &std::path::Path,
     size: u64,
-    part_size: u64,
     progress: &Progress,
-) -> anyhow::Result<FileDigest> {
+) -> anyhow::Result<String> {
     let bar = progress.file("hashing", &file_name(path), size);
     let path = path.to_owned();
     let counter = bar.clone();
-    let digest =
-        tokio::task::spawn_blocking(move || digest_file(&path, part_size, |n| counter.advance(n)))
-            .await??;
+    let digest = tokio::task::spawn_blocking(move || {
+        digest_file(&path, size.max(1), |n| counter.advance(n))
+    })
+    .await??;
     bar.finish("hashed");
-    Ok(digest)
+    Ok(digest.md5)
+}
+
+/// Hashes the next `count` parts on the blocking pool, handing the hasher back.
+async fn hash_parts(
+    mut hasher: PartHasher,
+    count: u32,
+) -> anyhow::Result<(PartHasher, Vec<(u32, String)>)> {
+    Ok(tokio::task::spawn_blocking(move || {
+        let parts = hasher.next_parts(count, &mut |_| ())?;
+        std::io::Result::Ok((hasher, parts))
+    })
+    .await??)
 }
 
 /// The saved state of an earlier run of the same command, if it still applies: same files
@@ -106,9 +120,13 @@ async fn start(
     files: &[FileIdentity],
     progress: &Progress,
 ) -> anyhow::Result<(SendState, Transfer)> {
-    let mut digests = Vec::with_capacity(files.len());
+    let mut md5s = Vec::with_capacity(files.len());
     for identity in files {
-        digests.push(digest(&identity.path, identity.size, EXPECTED_PART_SIZE, progress).await?);
+        md5s.push(if identity.size <= SINGLE_PUT_MAX {
+            Some(whole_md5(&identity.path, identity.size, progress).await?)
+        } else {
+            None
+        });
     }
     let transfer = api
         .create_transfer(&NewTransfer {
@@ -121,13 +139,13 @@ async fn start(
             expires_in_hours: request.expires_in_hours,
             files: files
                 .iter()
-                .zip(&digests)
-                .map(|(f, d)| NewFile {
+                .zip(md5s)
+                .map(|(f, md5)| NewFile {
                     name: file_name(&f.path),
                     size: f.size,
                     // The server reads the real type from the bytes.
                     content_type: "application/octet-stream".into(),
-                    md5: d.md5.clone(),
+                    md5,
                 })
                 .collect(),
         })
@@ -139,14 +157,12 @@ async fn start(
         transfer_id: transfer.id.clone(),
         files: files
             .iter()
-            .zip(digests)
             .zip(&transfer.documents)
-            .map(|((f, digest), doc)| FileState {
+            .map(|(f, doc)| FileState {
                 path: f.path.clone(),
                 size: f.size,
                 modified_ns: f.modified_ns,
                 document_id: doc.id.clone(),
-                digest,
                 etags: Default::default(),
                 stored: false,
             })
@@ -200,6 +216,9 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Hashes the file a window of parts ahead of the upload: each window is signed and sent
+    /// while the next is read, and the whole file's MD5 is known when the last part is. Parts
+    /// stored by an earlier run are hashed again (their bytes count for the whole) but not sent.
     async fn upload_parts(
         &self,
         state: &mut SendState,
@@ -208,19 +227,7 @@ impl Run<'_> {
         part_count: u32,
         bar: &FileProgress,
     ) -> anyhow::Result<()> {
-        let transfer_id = state.transfer_id.clone();
-        if state.files[index].digest.part_size != part_size {
-            let file = &state.files[index];
-            state.files[index].digest =
-                digest(&file.path, file.size, part_size, self.progress).await?;
-        }
         let file = state.files[index].clone();
-        if file.digest.parts.len() != part_count as usize {
-            anyhow::bail!(
-                "the server's plan for {} does not fit the file",
-                file.path.display()
-            );
-        }
         let part_len = |number: u32| {
             let start = u64::from(number - 1) * part_size;
             (start, part_size.min(file.size - start))
@@ -234,43 +241,76 @@ impl Run<'_> {
                 file.etags.len()
             ));
         }
-        let missing: Vec<u32> = (1..=part_count)
-            .filter(|n| !file.etags.contains_key(n))
-            .collect();
-        for batch in missing.chunks(SIGN_BATCH) {
-            let wanted: Vec<(u32, String)> = batch
-                .iter()
-                .map(|n| (*n, file.digest.parts[*n as usize - 1].clone()))
-                .collect();
-            let signed = self
-                .api
-                .sign_parts(&transfer_id, &file.document_id, &wanted)
-                .await?;
-            let mut sends = futures_util::stream::iter(signed.into_iter().map(|part| {
-                let (offset, len) = part_len(part.number);
-                let path = file.path.clone();
-                async move {
-                    let stored = self
-                        .sender
-                        .put(&part.request, &path, offset, len, bar)
-                        .await?;
-                    anyhow::Ok((part.number, stored))
-                }
-            }))
-            .buffer_unordered(self.parallel);
-            while let Some(sent) = sends.next().await {
-                let (number, stored) = sent?;
-                let Stored::Etag(etag) = stored else {
-                    anyhow::bail!("storage already holds part {number}, but its ETag was lost");
-                };
-                state.files[index].etags.insert(number, etag);
-                self.state_file.save(state)?;
+        let window = (self.parallel as u32 * 2).clamp(1, SIGN_BATCH as u32);
+        let hasher = PartHasher::open(&file.path, part_size)?;
+        let (mut hasher, mut ready) = hash_parts(hasher, window).await?;
+        while !ready.is_empty() {
+            if ready.iter().any(|(n, _)| *n > part_count) {
+                break; // the file grew: refused below, before anything past the plan is sent
             }
+            let missing: Vec<(u32, String)> = ready
+                .into_iter()
+                .filter(|(n, _)| !file.etags.contains_key(n))
+                .collect();
+            let (hashed, sent) = tokio::join!(
+                hash_parts(hasher, window),
+                self.send_parts(state, index, &missing, part_len, bar)
+            );
+            sent?;
+            (hasher, ready) = hashed?;
         }
+        if hasher.parts_read() != part_count || ready.iter().any(|(n, _)| *n > part_count) {
+            anyhow::bail!(
+                "{} changed or does not fit the server's plan ({part_count} parts of {part_size} \
+                 bytes)",
+                file.path.display()
+            );
+        }
+        let md5 = hasher.finish();
         let etags: Vec<String> = state.files[index].etags.values().cloned().collect();
         self.api
-            .complete(&transfer_id, &file.document_id, &etags, &file.digest.md5)
+            .complete(&state.transfer_id, &file.document_id, &etags, &md5)
             .await
+    }
+
+    /// Signs `parts` and sends them, `parallel` at a time, keeping each ETag as it comes.
+    async fn send_parts(
+        &self,
+        state: &mut SendState,
+        index: usize,
+        parts: &[(u32, String)],
+        part_len: impl Fn(u32) -> (u64, u64),
+        bar: &FileProgress,
+    ) -> anyhow::Result<()> {
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let path = state.files[index].path.clone();
+        let signed = self
+            .api
+            .sign_parts(&state.transfer_id, &state.files[index].document_id, parts)
+            .await?;
+        let mut sends = futures_util::stream::iter(signed.into_iter().map(|part| {
+            let (offset, len) = part_len(part.number);
+            let path = path.clone();
+            async move {
+                let stored = self
+                    .sender
+                    .put(&part.request, &path, offset, len, bar)
+                    .await?;
+                anyhow::Ok((part.number, stored))
+            }
+        }))
+        .buffer_unordered(self.parallel);
+        while let Some(sent) = sends.next().await {
+            let (number, stored) = sent?;
+            let Stored::Etag(etag) = stored else {
+                anyhow::bail!("storage already holds part {number}, but its ETag was lost");
+            };
+            state.files[index].etags.insert(number, etag);
+            self.state_file.save(state)?;
+        }
+        Ok(())
     }
 }
 

@@ -200,6 +200,10 @@ fn send_wait_uploads_a_multipart_file_and_reports_it_ready() {
         stderr.contains("sending scan.png"),
         "a line per file: {stderr}"
     );
+    // The large file is hashed while it is sent, not read once beforehand; the small one's
+    // PUT is signed with its MD5, so it is hashed first.
+    assert!(!stderr.contains("hashing scan.png"), "{stderr}");
+    assert!(stderr.contains("hashing notes.txt"), "{stderr}");
 
     let status = portal.json(&["status", &transfer_id]);
     assert_eq!(status["status"], "sent");

@@ -20,7 +20,13 @@ export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false
 
 out=target/sam-build
 rm -rf "$out"
-sam build --beta-features --no-cached --build-dir "$out" </dev/null
+# One function after the other: in parallel, each cargo-lambda run checks and "installs" the
+# cross target at once, and one may find the others' half-written toolchain. The functions
+# share one target dir, so after the first the rest only link.
+config=target/samconfig-check.toml
+mkdir -p target
+printf 'version = 0.1\n[default.build.parameters]\nbeta_features = true\nparallel = false\n' >"$config"
+sam build --config-file "$PWD/$config" --beta-features --no-cached --build-dir "$out" </dev/null
 
 missing=0
 for function in $("$venv/bin/python" - <<'PY'

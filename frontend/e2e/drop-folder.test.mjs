@@ -72,7 +72,11 @@ async function addRecipient(page, address) {
 /** What the page shows as saved, after reading it again from the server. */
 async function shownDefaults(page) {
   await openDropFolder(page, { reload: true });
-  return { recipients: await chips(page), subject: await subjectBox(page).inputValue(), message: await messageBox(page).inputValue() };
+  return {
+    recipients: await chips(page),
+    subject: await subjectBox(page).inputValue(),
+    message: await messageBox(page).inputValue(),
+  };
 }
 
 test('the Drop folder page shows the folder’s location and the rules', async () => {

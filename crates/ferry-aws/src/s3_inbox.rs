@@ -107,6 +107,10 @@ impl Inbox for S3Inbox {
             let page = page.context("listing a drop folder")?;
             for object in page.contents() {
                 let Some(key) = object.key() else { continue };
+                // SFTP clients' partial uploads and other hidden files do not use up the limit.
+                if key[prefix.len().min(key.len())..].starts_with('.') {
+                    continue;
+                }
                 entries.push(InboxEntry {
                     key: key.to_owned(),
                     size: size(object.size()),

@@ -266,6 +266,16 @@ impl Run<'_> {
                 file.path.display()
             );
         }
+        // Bytes hashed from a file that changed on the way would be refused by the server as a
+        // mismatch; say what happened instead.
+        let now = FileIdentity::of(&file.path)?;
+        if now.size != file.size || now.modified_ns != file.modified_ns {
+            return Err(Failure::Refused(format!(
+                "{} changed while it was being sent; send it again once it is complete",
+                file.path.display()
+            ))
+            .into());
+        }
         let md5 = hasher.finish();
         let etags: Vec<String> = state.files[index].etags.values().cloned().collect();
         self.api

@@ -324,6 +324,8 @@ pub struct MemoryInbox {
     files: Mutex<BTreeMap<String, (Bytes, u64)>>,
     /// Every write is a new version, as in S3 (where the ETag alone would repeat).
     writes: std::sync::atomic::AtomicU64,
+    /// Removals that succeed before the next ones fail, to stop a run half-way.
+    removals_left: Mutex<Option<usize>>,
     store: std::sync::Arc<dyn ObjectStore>,
     queue: std::sync::Arc<dyn WorkQueue>,
 }
@@ -336,6 +338,7 @@ impl MemoryInbox {
         Self {
             files: Mutex::default(),
             writes: Default::default(),
+            removals_left: Mutex::default(),
             store,
             queue,
         }
@@ -351,6 +354,11 @@ impl MemoryInbox {
 
     pub fn keys(&self) -> Vec<String> {
         lock(&self.files).keys().cloned().collect()
+    }
+
+    /// After `count` more removals, removing fails until this is called with `None`.
+    pub fn fail_removals_after(&self, count: Option<usize>) {
+        *lock(&self.removals_left) = count;
     }
 
     pub fn file(&self, key: &str) -> Option<Bytes> {
@@ -378,7 +386,9 @@ impl Inbox for MemoryInbox {
         Ok(lock(&self.files)
             .range(prefix.to_owned()..)
             .take_while(|(k, _)| k.starts_with(prefix))
-            .filter(|(k, _)| !k[prefix.len()..].contains('/'))
+            .filter(|(k, _)| {
+                !k[prefix.len()..].contains('/') && !k[prefix.len()..].starts_with('.')
+            })
             .take(limit)
             .map(|(k, (body, v))| Self::entry(k, body, *v))
             .collect())
@@ -420,6 +430,12 @@ impl Inbox for MemoryInbox {
     }
 
     async fn remove(&self, key: &str) -> anyhow::Result<()> {
+        if let Some(left) = lock(&self.removals_left).as_mut() {
+            if *left == 0 {
+                anyhow::bail!("removing {key} failed");
+            }
+            *left -= 1;
+        }
         lock(&self.files).remove(key);
         Ok(())
     }

@@ -123,8 +123,8 @@ pub struct InboxEntry {
 #[async_trait]
 pub trait Inbox: Send + Sync {
     async fn head(&self, key: &str) -> anyhow::Result<Option<InboxEntry>>;
-    /// The files directly in the folder `prefix` (which ends in `/`), not in its sub-folders,
-    /// in key order; at most `limit`.
+    /// The visible files (names not starting with `.`) directly in the folder `prefix` (which
+    /// ends in `/`), not in its sub-folders, in key order; at most `limit`.
     async fn list(&self, prefix: &str, limit: usize) -> anyhow::Result<Vec<InboxEntry>>;
     /// Streams the file; `None` when it is gone.
     async fn read(&self, key: &str) -> anyhow::Result<Option<ByteStream>>;

@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+#[cfg(not(unix))]
+use std::time::UNIX_EPOCH;
 use tokio::sync::watch;
 use tokio_util::io::ReaderStream;
 
@@ -59,7 +61,21 @@ fn is_absent(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::NotFound
 }
 
-/// Size and modification time: what changes when a file is written again.
+/// What changes whenever a file is written or put in place again, even by `cp -p` or
+/// `rsync -a`, which keep the modification time: its inode and status-change time.
+#[cfg(unix)]
+fn version(meta: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
+    format!(
+        "{}-{}-{}.{:09}",
+        meta.len(),
+        meta.ino(),
+        meta.ctime(),
+        meta.ctime_nsec()
+    )
+}
+
+#[cfg(not(unix))]
 fn version(meta: &std::fs::Metadata) -> String {
     let modified = meta
         .modified()
@@ -67,6 +83,17 @@ fn version(meta: &std::fs::Metadata) -> String {
         .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
         .unwrap_or_default();
     format!("{}-{}", meta.len(), modified.as_nanos())
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    !b.file_type().is_symlink()
 }
 
 fn ensure_parent(path: &Path) -> io::Result<()> {
@@ -79,7 +106,8 @@ fn ensure_parent(path: &Path) -> io::Result<()> {
 #[async_trait]
 impl Inbox for LocalInbox {
     async fn head(&self, key: &str) -> anyhow::Result<Option<InboxEntry>> {
-        match tokio::fs::metadata(self.path(key)?).await {
+        // A symbolic link is not a file of the drop folder: it could point anywhere.
+        match tokio::fs::symlink_metadata(self.path(key)?).await {
             Ok(meta) if meta.is_file() => Ok(Some(InboxEntry {
                 key: key.to_owned(),
                 size: meta.len(),
@@ -105,7 +133,10 @@ impl Inbox for LocalInbox {
                 let entry = entry?;
                 let meta = entry.metadata()?;
                 // Names that are not UTF-8 cannot be keys; they stay where they are.
-                if let (true, Some(name)) = (meta.is_file(), entry.file_name().to_str()) {
+                let name = entry.file_name().to_str().map(str::to_owned);
+                if let (true, Some(name)) = (meta.is_file(), name)
+                    && !name.starts_with('.')
+                {
                     files.push(InboxEntry {
                         key: format!("{prefix}{name}"),
                         size: meta.len(),
@@ -121,11 +152,21 @@ impl Inbox for LocalInbox {
     }
 
     async fn read(&self, key: &str) -> anyhow::Result<Option<ByteStream>> {
-        match tokio::fs::File::open(self.path(key)?).await {
-            Ok(file) => Ok(Some(Box::pin(ReaderStream::with_capacity(file, 64 * 1024)))),
-            Err(e) if is_absent(&e) => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("opening {key}")),
+        let path = self.path(key)?;
+        let file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(e) if is_absent(&e) => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("opening {key}")),
+        };
+        // What was opened must be the regular file at the path itself, not a link's target.
+        let (opened, at_path) = (
+            file.metadata().await?,
+            tokio::fs::symlink_metadata(&path).await?,
+        );
+        if !same_file(&opened, &at_path) || !at_path.is_file() {
+            anyhow::bail!("{key} is not a regular file");
         }
+        Ok(Some(Box::pin(ReaderStream::with_capacity(file, 64 * 1024))))
     }
 
     async fn hand_over(&self, key: &str, object_key: &str) -> anyhow::Result<()> {
@@ -171,10 +212,8 @@ impl Inbox for LocalInbox {
 }
 
 /// What the watcher last saw of a file.
-#[derive(Clone, Copy, PartialEq, Eq)]
 struct Seen {
-    len: u64,
-    modified: SystemTime,
+    version: String,
     announced: bool,
 }
 
@@ -193,10 +232,8 @@ pub async fn watch_drop_folders(
         match tokio::task::spawn_blocking(move || visible_files(&scan_root)).await {
             Ok(Ok(files)) => {
                 seen.retain(|key, _| files.contains_key(key));
-                for (key, (len, modified)) in files {
-                    let settled = seen
-                        .get(&key)
-                        .is_some_and(|s| s.len == len && s.modified == modified);
+                for (key, version) in files {
+                    let settled = seen.get(&key).is_some_and(|s| s.version == version);
                     let announced = settled && seen.get(&key).is_some_and(|s| s.announced);
                     let announce = settled && !announced;
                     if announce
@@ -210,8 +247,7 @@ pub async fn watch_drop_folders(
                     seen.insert(
                         key,
                         Seen {
-                            len,
-                            modified,
+                            version,
                             announced: announced || announce,
                         },
                     );
@@ -227,9 +263,9 @@ pub async fn watch_drop_folders(
     }
 }
 
-/// Every visible file under `root` by key, with its length and modification time; folders
+/// Every visible file under `root` by key, with its version; folders
 /// and files whose name starts with `.` are skipped (`.failed/`, partial uploads).
-fn visible_files(root: &Path) -> anyhow::Result<HashMap<String, (u64, SystemTime)>> {
+fn visible_files(root: &Path) -> anyhow::Result<HashMap<String, String>> {
     let mut files = HashMap::new();
     let mut pending = vec![(root.to_path_buf(), INBOX_PREFIX.to_owned())];
     while let Some((dir, prefix)) = pending.pop() {
@@ -246,12 +282,13 @@ fn visible_files(root: &Path) -> anyhow::Result<HashMap<String, (u64, SystemTime
             if name.starts_with('.') {
                 continue;
             }
+            // `DirEntry::metadata` does not follow links: a link is neither file nor folder.
             let meta = entry.metadata()?;
             let key = format!("{prefix}{name}");
             if meta.is_dir() {
                 pending.push((entry.path(), format!("{key}/")));
             } else if meta.is_file() && prefix != INBOX_PREFIX {
-                files.insert(key, (meta.len(), meta.modified()?));
+                files.insert(key, version(&meta));
             }
         }
     }
@@ -287,6 +324,30 @@ mod tests {
         ] {
             assert!(inbox.path(key).is_err(), "{key}");
         }
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn symbolic_links_are_not_drop_folder_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            DiskObjectStore::new(
+                dir.path().join("objects"),
+                "http://127.0.0.1:1".into(),
+                [1; 32],
+                Arc::new(MemoryQueue::default()),
+            )
+            .unwrap(),
+        );
+        let root = dir.path().join("inbox");
+        let inbox = LocalInbox::new(root.clone(), store).unwrap();
+        std::fs::create_dir_all(root.join("u1")).unwrap();
+        std::fs::write(dir.path().join("secret.key"), b"not for sending").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret.key"), root.join("u1/a.pdf")).unwrap();
+        assert_eq!(inbox.head("inbox/u1/a.pdf").await.unwrap(), None);
+        assert!(inbox.list("inbox/u1/", 10).await.unwrap().is_empty());
+        assert!(inbox.read("inbox/u1/a.pdf").await.is_err());
+        assert!(visible_files(&root).unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -14,6 +14,9 @@ impl Ferry {
     pub async fn abandon_job(&self, job: &Job) -> Result<()> {
         tracing::error!(job = job.kind(), "a job failed every retry: settling it");
         match job {
+            Job::ObjectCreated { key } if key.starts_with(crate::inbox::INBOX_PREFIX) => {
+                self.abandon_inbox_object(key).await
+            }
             Job::ObjectCreated { key } => {
                 let Some((tid, did)) = parse_object_key(key) else {
                     return Ok(());

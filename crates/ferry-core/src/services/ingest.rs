@@ -15,7 +15,7 @@ use crate::ids::{TransferId, UserId};
 use crate::inbox::{InboxPath, MAX_MANIFEST_BYTES, Manifest, ManifestFile};
 use crate::model::{DocumentStatus, DropFolder, Transfer, User};
 use crate::ports::{InboxEntry, OutgoingMail, object_key};
-use crate::values::{ContentMd5, EmailAddress, Role};
+use crate::values::{ContentMd5, EmailAddress, Role, clean_text};
 use futures_util::StreamExt;
 use md5::{Digest as _, Md5};
 
@@ -51,6 +51,23 @@ impl Ferry {
             Ok(owner) => owner,
             Err(refusal) => return self.refuse(&path, &entry, &[], None, refusal).await,
         };
+        if let Some(transfer) = self
+            .ports
+            .catalog
+            .get_transfer(drop_folder_transfer_id(&entry))
+            .await?
+        {
+            // A replay of an event whose first run stopped half-way: the folder may have changed
+            // since, so the documents, not the folder, say which files are still to copy.
+            let files = transfer
+                .documents
+                .iter()
+                .map(|d| path.sibling(&d.name).key())
+                .collect();
+            return self
+                .hand_over_all(&owner, &path, &entry, &transfer, files)
+                .await;
+        }
         let settings = self
             .ports
             .catalog
@@ -72,7 +89,26 @@ impl Ferry {
             // It waits for the manifest that will name it.
             return Ok(());
         };
-        self.ingest(&owner, &entry, batch).await
+        // A looping script is limited like a looping browser.
+        self.limit(
+            crate::limits::Action::CreateTransfer,
+            None,
+            Some(owner.id.as_str()),
+        )?;
+        let transfer = match self
+            .open_from_drop_folder(&owner, drop_folder_transfer_id(&entry), &batch)
+            .await?
+        {
+            Ok(transfer) => transfer,
+            Err(refusal) => {
+                return self
+                    .refuse(&path, &entry, &batch.files, Some(&owner), refusal)
+                    .await;
+            }
+        };
+        let files = batch.files.iter().map(|f| f.entry.key.clone()).collect();
+        self.hand_over_all(&owner, &batch.trigger, &entry, &transfer, files)
+            .await
     }
 
     /// The drop folder's owner by id or email: an enabled member.
@@ -205,36 +241,30 @@ impl Ferry {
         Ok(Manifest::parse(&bytes).map_err(Refusal))
     }
 
-    async fn ingest(&self, owner: &User, trigger_entry: &InboxEntry, batch: Batch) -> Result<()> {
-        let transfer_id = TransferId::derived(&[
-            trigger_entry.key.as_bytes(),
-            trigger_entry.version.as_bytes(),
-        ]);
-        let transfer = match self.ports.catalog.get_transfer(transfer_id).await? {
-            Some(transfer) => transfer,
-            None => match self
-                .open_from_drop_folder(owner, transfer_id, &batch)
-                .await?
-            {
-                Ok(transfer) => transfer,
-                Err(refusal) => {
-                    return self
-                        .refuse(
-                            &batch.trigger,
-                            trigger_entry,
-                            &batch.files,
-                            Some(owner),
-                            refusal,
-                        )
-                        .await;
-                }
-            },
-        };
-        self.hand_over(&transfer, &batch).await?;
-        for file in &batch.files {
-            self.ports.inbox.remove(&file.entry.key).await?;
+    /// Copies each document's file into the store, then empties the batch from the folder.
+    /// `files` are the documents' files, in order.
+    async fn hand_over_all(
+        &self,
+        owner: &User,
+        trigger: &InboxPath,
+        trigger_entry: &InboxEntry,
+        transfer: &Transfer,
+        files: Vec<String>,
+    ) -> Result<()> {
+        for (doc, file_key) in transfer.documents.iter().zip(&files) {
+            let Some(file) = self.ports.inbox.head(file_key).await? else {
+                // Handed over by an earlier run that stopped before it was done.
+                continue;
+            };
+            if doc.status == DocumentStatus::AwaitingUpload {
+                self.ports
+                    .inbox
+                    .hand_over(file_key, &object_key(transfer.id, doc.id))
+                    .await?;
+            }
+            self.remove_unless_rewritten(&file).await?;
         }
-        self.ports.inbox.remove(&trigger_entry.key).await?;
+        self.remove_unless_rewritten(trigger_entry).await?;
         self.audit(
             AuditEvent::new(
                 format!("user:{}", owner.id),
@@ -245,12 +275,41 @@ impl Ferry {
             .transfer(transfer.id)
             .detail(format!(
                 "{} file(s) from {}",
-                batch.files.len(),
-                batch.trigger.folder_prefix()
+                files.len(),
+                trigger.folder_prefix()
             )),
         )
         .await;
         Ok(())
+    }
+
+    /// A file written again since it was read is a new file: its own event sends it.
+    async fn remove_unless_rewritten(&self, read: &InboxEntry) -> Result<()> {
+        match self.ports.inbox.head(&read.key).await? {
+            Some(now) if now.version == read.version => {
+                Ok(self.ports.inbox.remove(&read.key).await?)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The last attempt at a drop-folder event failed: the batch is set aside and its owner told,
+    /// never left waiting silently.
+    pub(crate) async fn abandon_inbox_object(&self, key: &str) -> Result<()> {
+        let Some(path) = InboxPath::parse(key) else {
+            return Ok(());
+        };
+        let Some(entry) = self.ports.inbox.head(key).await? else {
+            return Ok(());
+        };
+        let owner = self.drop_folder_owner(path.owner()).await?.ok();
+        let refusal = Refusal(
+            "it could not be processed, even after several attempts (a fault of the service, \
+             not of the files); put it back to try again"
+                .into(),
+        );
+        self.refuse(&path, &entry, &[], owner.as_ref(), refusal)
+            .await
     }
 
     /// Hashes the files the manifest gave no MD5 for, then opens the transfer.
@@ -318,25 +377,6 @@ impl Ferry {
         Ok(Some(ContentMd5::from_digest(md5.finalize().into())))
     }
 
-    /// Copies each file still waiting for its bytes. Documents keep the order of the files,
-    /// so the n-th document is the n-th file of the batch.
-    async fn hand_over(&self, transfer: &Transfer, batch: &Batch) -> Result<()> {
-        for (doc, file) in transfer.documents.iter().zip(&batch.files) {
-            if doc.status != DocumentStatus::AwaitingUpload {
-                continue;
-            }
-            if self.ports.inbox.head(&file.entry.key).await?.is_none() {
-                // Handed over by an earlier run that stopped before it was done.
-                continue;
-            }
-            self.ports
-                .inbox
-                .hand_over(&file.entry.key, &object_key(transfer.id, doc.id))
-                .await?;
-        }
-        Ok(())
-    }
-
     /// Moves the batch to `.failed/` beside a reason file and tells the owner; the files stay
     /// theirs to fix and drop again.
     async fn refuse(
@@ -385,7 +425,10 @@ impl Ferry {
                 .mailer
                 .send(&OutgoingMail {
                     to: owner.email.clone(),
-                    subject: format!("Not sent: {}", trigger.name()),
+                    subject: format!(
+                        "Not sent: {}",
+                        clean_text(trigger.name(), 200, false).unwrap_or_default()
+                    ),
                     text,
                     idempotency_key: format!(
                         "drop-folder-refused:{}:{}",
@@ -396,6 +439,11 @@ impl Ferry {
         }
         Ok(())
     }
+}
+
+/// The same file version gives the same transfer, however often its event comes.
+fn drop_folder_transfer_id(entry: &InboxEntry) -> TransferId {
+    TransferId::derived(&[entry.key.as_bytes(), entry.version.as_bytes()])
 }
 
 fn batch_file(path: &InboxPath, entry: &InboxEntry, named: Option<&ManifestFile>) -> BatchFile {

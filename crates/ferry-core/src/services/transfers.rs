@@ -482,7 +482,8 @@ impl Ferry {
         match (&doc.md5, &md5) {
             (Some(declared), Some(md5)) if declared != md5 => {
                 return Err(Error::invalid(
-                    "md5: differs from the md5 declared when the transfer was created",
+                    "md5: differs from the md5 already declared for this document (at its \
+                     creation or an earlier completion)",
                 ));
             }
             (None, None) => {

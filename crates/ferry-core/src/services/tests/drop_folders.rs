@@ -170,18 +170,73 @@ async fn a_manifest_replayed_after_a_partial_run_finishes_the_same_transfer() {
         br#"{"recipients": ["bob@example.com"]}"#.to_vec(),
     );
     let event = Job::ObjectCreated { key: manifest };
+    // The first run hands over and removes the first file, then stops.
+    h.inbox.fail_removals_after(Some(1));
+    assert!(h.ferry.handle_job(&event).await.is_err());
+    assert_eq!(h.inbox.keys().len(), 2, "{:?}", h.inbox.keys());
+    h.inbox.fail_removals_after(None);
+    // The replay sees a folder with one file less, and still fills the right documents.
     h.ferry.handle_job(&event).await.unwrap();
-    // As if the first run had stopped after handing over one file: it is back in the folder.
-    h.inbox.put(&format!("{folder}/figures.txt"), TEXT.to_vec());
-    h.inbox.put(
-        &format!("{folder}/go.ferry.json"),
-        br#"{"recipients": ["bob@example.com"]}"#.to_vec(),
-    );
+    h.ferry.handle_job(&event).await.unwrap();
     h.drain().await;
-    assert_eq!(h.transfers().await.len(), 1);
-    let t = &h.transfers().await[0];
+    let [t] = &h.transfers().await[..] else {
+        panic!("one transfer")
+    };
     assert_eq!(t.subject, "figures.txt and 1 more");
+    assert!(
+        t.documents
+            .iter()
+            .all(|d| d.status == DocumentStatus::Ready),
+        "{:?}",
+        t.documents
+    );
     assert_eq!(t.status, TransferStatus::Sent);
+    assert!(h.inbox.keys().is_empty(), "{:?}", h.inbox.keys());
+}
+
+#[tokio::test]
+async fn a_file_written_again_while_its_batch_is_sent_is_not_removed_unsent() {
+    let h = Harness::new();
+    let dora = h.member("dora@example.org").await;
+    h.set_defaults(&dora, &["bob@example.com"], None).await;
+    let key = format!("inbox/{}/figures.txt", dora.id);
+    h.inbox.put(&key, TEXT.to_vec());
+    let event = Job::ObjectCreated { key: key.clone() };
+    // The first run stops after handing the file over; then the file is written again.
+    h.inbox.fail_removals_after(Some(0));
+    assert!(h.ferry.handle_job(&event).await.is_err());
+    h.inbox.fail_removals_after(None);
+    h.inbox.put(&key, PNG.to_vec());
+    // The old event's replay is a new version's event now: a second transfer, with the PNG.
+    h.ferry.handle_job(&event).await.unwrap();
+    h.drain().await;
+    let transfers = h.transfers().await;
+    assert_eq!(transfers.len(), 2);
+    assert!(h.inbox.keys().is_empty());
+}
+
+#[tokio::test]
+async fn an_event_that_fails_every_retry_sets_its_batch_aside_and_tells_the_owner() {
+    let h = Harness::new();
+    let dora = h.member("dora@example.org").await;
+    let key = format!("inbox/{}/batch/go.ferry.json", dora.id);
+    h.inbox
+        .put(&key, br#"{"recipients": ["bob@example.com"]}"#.to_vec());
+    h.ferry
+        .abandon_job(&Job::ObjectCreated { key: key.clone() })
+        .await
+        .unwrap();
+    let failed = format!("inbox/{}/.failed/batch/go.ferry.json", dora.id);
+    let mut keys = h.inbox.keys();
+    keys.sort();
+    assert_eq!(keys, [failed.clone(), format!("{failed}.reason.txt")]);
+    let mails = h.mails_to("dora@example.org");
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].text.contains("several attempts"),
+        "{}",
+        mails[0].text
+    );
 }
 
 #[tokio::test]

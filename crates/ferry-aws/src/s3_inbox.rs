@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream as SdkByteStream;
+use aws_sdk_s3::types::TaggingDirective;
 use ferry_core::ports::{ByteStream, Inbox, InboxEntry};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -48,6 +49,8 @@ impl S3Inbox {
             .copy_object()
             .bucket(&self.bucket)
             .copy_source(self.copy_source(from))
+            // The copy carries no tags: copying them would need the right to read them.
+            .tagging_directive(TaggingDirective::Replace)
             .key(to)
             .send()
             .await

@@ -3,14 +3,14 @@
 //! copy, so no byte passes through the function (CopyObject takes up to 5 GiB, the largest
 //! file a transfer accepts by default).
 
-use crate::s3::chunks;
+use crate::s3::S3ObjectStore;
 use anyhow::Context;
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use aws_sdk_s3::primitives::ByteStream as SdkByteStream;
 use aws_sdk_s3::types::TaggingDirective;
-use ferry_core::ports::{ByteStream, Inbox, InboxEntry};
+use bytes::Bytes;
+use ferry_core::ports::{ByteStream, Inbox, InboxEntry, ObjectStore};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// A copy source is `bucket/key` with the key URL-encoded; its slashes stay.
@@ -24,13 +24,17 @@ const COPY_SOURCE_KEY: &AsciiSet = &NON_ALPHANUMERIC
 pub struct S3Inbox {
     client: Client,
     bucket: String,
+    /// Reads, notes and deletes are those of any object.
+    objects: S3ObjectStore,
 }
 
 impl S3Inbox {
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        let bucket = bucket.into();
         Self {
+            objects: S3ObjectStore::new(client.clone(), &bucket),
             client,
-            bucket: bucket.into(),
+            bucket,
         }
     }
 
@@ -128,18 +132,7 @@ impl Inbox for S3Inbox {
     }
 
     async fn read(&self, key: &str) -> anyhow::Result<Option<ByteStream>> {
-        match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(Some(Box::pin(chunks(out.body)))),
-            Err(e) if e.code() == Some("NoSuchKey") => Ok(None),
-            Err(e) => Err(anyhow::Error::new(e).context("reading a drop-folder file")),
-        }
+        self.objects.get(key).await
     }
 
     async fn hand_over(&self, key: &str, object_key: &str) -> anyhow::Result<()> {
@@ -159,26 +152,16 @@ impl Inbox for S3Inbox {
     }
 
     async fn write_note(&self, key: &str, text: &str) -> anyhow::Result<()> {
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type("text/plain; charset=utf-8")
-            .body(SdkByteStream::from(text.as_bytes().to_vec()))
-            .send()
+        self.objects
+            .put_small(
+                key,
+                Bytes::from(text.to_owned()),
+                "text/plain; charset=utf-8",
+            )
             .await
-            .context("writing a drop-folder note")?;
-        Ok(())
     }
 
     async fn remove(&self, key: &str) -> anyhow::Result<()> {
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .context("deleting a drop-folder file")?;
-        Ok(())
+        self.objects.delete(key).await
     }
 }

@@ -300,19 +300,22 @@ mod tests {
     use super::*;
     use ferry_core::memory::MemoryQueue;
 
+    /// Drop folders in `dir/inbox`, handing over to a store in `dir/objects`.
+    fn inbox_in(dir: &Path) -> LocalInbox {
+        let store = DiskObjectStore::new(
+            dir.join("objects"),
+            "http://127.0.0.1:1".into(),
+            [1; 32],
+            Arc::new(MemoryQueue::default()),
+        )
+        .unwrap();
+        LocalInbox::new(dir.join("inbox"), Arc::new(store)).unwrap()
+    }
+
     #[test]
     fn keys_cannot_leave_the_root() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            DiskObjectStore::new(
-                dir.path().join("objects"),
-                "http://127.0.0.1:1".into(),
-                [1; 32],
-                Arc::new(MemoryQueue::default()),
-            )
-            .unwrap(),
-        );
-        let inbox = LocalInbox::new(dir.path().join("inbox"), store).unwrap();
+        let inbox = inbox_in(dir.path());
         assert!(inbox.path("inbox/u1/a b.pdf").is_ok());
         assert!(inbox.path("inbox/u1/.failed/a.pdf").is_ok());
         for key in [
@@ -330,17 +333,8 @@ mod tests {
     #[tokio::test]
     async fn symbolic_links_are_not_drop_folder_files() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            DiskObjectStore::new(
-                dir.path().join("objects"),
-                "http://127.0.0.1:1".into(),
-                [1; 32],
-                Arc::new(MemoryQueue::default()),
-            )
-            .unwrap(),
-        );
         let root = dir.path().join("inbox");
-        let inbox = LocalInbox::new(root.clone(), store).unwrap();
+        let inbox = inbox_in(dir.path());
         std::fs::create_dir_all(root.join("u1")).unwrap();
         std::fs::write(dir.path().join("secret.key"), b"not for sending").unwrap();
         std::os::unix::fs::symlink(dir.path().join("secret.key"), root.join("u1/a.pdf")).unwrap();

@@ -521,52 +521,67 @@ async fn multipart_uploads_check_their_parts() {
     assert_eq!(h.get(t.id).await.documents[0].status, DocumentStatus::Ready);
 }
 
+impl Harness {
+    /// A transfer of one text file of `len` bytes declared without its MD5.
+    async fn create_without_md5(&self, name: &str, len: usize) -> crate::Result<Transfer> {
+        self.ferry
+            .create_transfer(
+                &self.sender,
+                NewTransfer {
+                    recipients: vec!["bob@example.com".into()],
+                    subject: "Hashed on the way".into(),
+                    message: None,
+                    expires_in_hours: None,
+                    files: vec![NewFile {
+                        name: name.into(),
+                        size: len as u64,
+                        content_type: "text/plain".into(),
+                        md5: None,
+                    }],
+                },
+                None,
+            )
+            .await
+    }
+
+    /// Every part of `body` PUT to the document's multipart upload, as the client would.
+    fn put_all_parts(&self, doc: &crate::model::Document, body: &[u8]) -> Vec<CompletedPart> {
+        let crate::model::UploadPlan::Multipart { upload_id, .. } = &doc.upload else {
+            panic!("multipart expected")
+        };
+        body.chunks(1024)
+            .enumerate()
+            .map(|(i, c)| CompletedPart {
+                number: i as u32 + 1,
+                etag: self.store.put_part(upload_id, i as u32 + 1, c.to_vec()),
+            })
+            .collect()
+    }
+
+    async fn validate(&self, t: &Transfer, index: usize) -> crate::model::Document {
+        let key = object_key(t.id, t.documents[index].id);
+        self.queue.enqueue_now(Job::ObjectCreated { key }).await;
+        self.drain().await;
+        self.get(t.id).await.documents[index].clone()
+    }
+}
+
 #[tokio::test]
 async fn a_multipart_file_may_declare_its_md5_when_completed() {
     let h = Harness::new();
     let body: Vec<u8> = TEXT.iter().cycle().take(2500).copied().collect();
-    let file = |name: &str, size: usize| NewFile {
-        name: name.into(),
-        size: size as u64,
-        content_type: "text/plain".into(),
-        md5: None,
-    };
-    let request = |files| NewTransfer {
-        recipients: vec!["bob@example.com".into()],
-        subject: "Hashed on the way".into(),
-        message: None,
-        expires_in_hours: None,
-        files,
-    };
     // A single-request upload is signed with its MD5: it must come at once.
-    let small = h
-        .ferry
-        .create_transfer(&h.sender, request(vec![file("small.txt", 10)]), None)
-        .await;
+    let small = h.create_without_md5("small.txt", 10).await;
     assert!(
         matches!(&small, Err(Error::Invalid(d)) if d.starts_with("files[0]: md5: required")),
         "{:?}",
         small.err()
     );
-    let t = h
-        .ferry
-        .create_transfer(&h.sender, request(vec![file("big.txt", body.len())]), None)
-        .await
-        .unwrap();
+    let t = h.create_without_md5("big.txt", body.len()).await.unwrap();
     let doc = &t.documents[0];
     assert_eq!(doc.md5, None);
-    let crate::model::UploadPlan::Multipart { upload_id, .. } = doc.upload.clone() else {
-        panic!("multipart expected")
-    };
+    let completed = h.put_all_parts(doc, &body);
     let caller = h.sender_caller();
-    let completed: Vec<_> = body
-        .chunks(1024)
-        .enumerate()
-        .map(|(i, c)| CompletedPart {
-            number: i as u32 + 1,
-            etag: h.store.put_part(&upload_id, i as u32 + 1, c.to_vec()),
-        })
-        .collect();
     let without = h
         .ferry
         .complete_upload(&caller, t.id, doc.id, completed.clone(), None, None)
@@ -581,73 +596,30 @@ async fn a_multipart_file_may_declare_its_md5_when_completed() {
         .complete_upload(&caller, t.id, doc.id, completed, Some(md5_b64(&body)), None)
         .await
         .unwrap();
-    assert_eq!(
-        h.get(t.id).await.documents[0].md5,
-        Some(ContentMd5::parse(&md5_b64(&body)).unwrap())
-    );
-    h.queue
-        .enqueue_now(Job::ObjectCreated {
-            key: object_key(t.id, doc.id),
-        })
-        .await;
-    h.drain().await;
-    assert_eq!(h.get(t.id).await.documents[0].status, DocumentStatus::Ready);
+    let doc = h.validate(&t, 0).await;
+    assert_eq!(doc.md5, Some(ContentMd5::parse(&md5_b64(&body)).unwrap()));
+    assert_eq!(doc.status, DocumentStatus::Ready);
 }
 
 #[tokio::test]
 async fn a_multipart_file_completed_with_a_wrong_md5_is_rejected() {
     let h = Harness::new();
     let body: Vec<u8> = TEXT.iter().cycle().take(2048).copied().collect();
-    let t = h
-        .ferry
-        .create_transfer(
-            &h.sender,
-            NewTransfer {
-                recipients: vec!["bob@example.com".into()],
-                subject: "Wrong".into(),
-                message: None,
-                expires_in_hours: None,
-                files: vec![NewFile {
-                    name: "big.txt".into(),
-                    size: body.len() as u64,
-                    content_type: "text/plain".into(),
-                    md5: None,
-                }],
-            },
-            None,
-        )
-        .await
-        .unwrap();
-    let doc = &t.documents[0];
-    let crate::model::UploadPlan::Multipart { upload_id, .. } = doc.upload.clone() else {
-        panic!("multipart expected")
-    };
-    let completed: Vec<_> = body
-        .chunks(1024)
-        .enumerate()
-        .map(|(i, c)| CompletedPart {
-            number: i as u32 + 1,
-            etag: h.store.put_part(&upload_id, i as u32 + 1, c.to_vec()),
-        })
-        .collect();
+    let t = h.create_without_md5("big.txt", body.len()).await.unwrap();
+    let completed = h.put_all_parts(&t.documents[0], &body);
+    let wrong = Some(md5_b64(b"other bytes"));
     h.ferry
         .complete_upload(
             &h.sender_caller(),
             t.id,
-            doc.id,
+            t.documents[0].id,
             completed,
-            Some(md5_b64(b"other bytes")),
+            wrong,
             None,
         )
         .await
         .unwrap();
-    h.queue
-        .enqueue_now(Job::ObjectCreated {
-            key: object_key(t.id, doc.id),
-        })
-        .await;
-    h.drain().await;
-    let doc = &h.get(t.id).await.documents[0];
+    let doc = h.validate(&t, 0).await;
     assert_eq!(doc.status, DocumentStatus::Rejected);
     assert_eq!(doc.reason, Some(RejectReason::ChecksumMismatch));
 }

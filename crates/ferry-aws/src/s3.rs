@@ -6,6 +6,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::presigning::{PresignedRequest as SdkPresigned, PresigningConfig};
 use aws_sdk_s3::primitives::ByteStream as SdkByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart as SdkPart, ObjectIdentifier};
@@ -43,6 +44,22 @@ impl S3ObjectStore {
 
     pub fn bucket(&self) -> &str {
         &self.bucket
+    }
+
+    /// The object's metadata; `None` when it does not exist.
+    pub(crate) async fn head(&self, key: &str) -> anyhow::Result<Option<HeadObjectOutput>> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(out)),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) => Err(anyhow::Error::new(e).context("reading an object's metadata")),
+        }
     }
 
     async fn exists(&self, key: &str) -> anyhow::Result<bool> {
@@ -252,22 +269,11 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn size(&self, key: &str) -> anyhow::Result<Option<u64>> {
-        match self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(Some(
-                out.content_length()
-                    .and_then(|n| u64::try_from(n).ok())
-                    .unwrap_or(0),
-            )),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
-            Err(e) => Err(anyhow::Error::new(e).context("reading an object's size")),
-        }
+        Ok(self.head(key).await?.map(|out| {
+            out.content_length()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0)
+        }))
     }
 
     async fn put_small(&self, key: &str, body: Bytes, content_type: &str) -> anyhow::Result<()> {

@@ -82,22 +82,11 @@ fn size(length: Option<i64>) -> u64 {
 #[async_trait]
 impl Inbox for S3Inbox {
     async fn head(&self, key: &str) -> anyhow::Result<Option<InboxEntry>> {
-        match self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(Some(InboxEntry {
-                key: key.to_owned(),
-                size: size(out.content_length()),
-                version: version(out.e_tag(), out.last_modified()),
-            })),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
-            Err(e) => Err(anyhow::Error::new(e).context("reading a drop-folder file")),
-        }
+        Ok(self.objects.head(key).await?.map(|out| InboxEntry {
+            key: key.to_owned(),
+            size: size(out.content_length()),
+            version: version(out.e_tag(), out.last_modified()),
+        }))
     }
 
     async fn list(&self, prefix: &str, limit: usize) -> anyhow::Result<Vec<InboxEntry>> {

@@ -279,8 +279,11 @@ fn saved_parts(state_dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(state_dir.join("sends")) else {
         return 0;
     };
+    // Only the saved states: a temporary file being written is not saved until renamed.
     entries
-        .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|path| path.extension().is_some_and(|x| x == "json"))
+        .filter_map(|path| std::fs::read(path).ok())
         .filter_map(|b| serde_json::from_slice::<Value>(&b).ok())
         .map(|state| {
             state["files"][0]["etags"]

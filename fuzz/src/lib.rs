@@ -186,7 +186,7 @@ pub fn new_file(name: &str, content_type: &str) -> NewFile {
         size: 1234,
         content_type: content_type.into(),
         // Any 16 bytes: nothing is uploaded.
-        md5: "1B2M2Y8AsgTpgAmY7PhCfg==".into(),
+        md5: Some("1B2M2Y8AsgTpgAmY7PhCfg==".into()),
     }
 }
 

@@ -32,7 +32,7 @@ fi
 scripts/debian-package.sh wrk wrk
 
 if $quick; then
-    cargo build --locked -p ferry-functions -p ferry-local -p ferry-bench
+    scripts/build-debug.sh
     mkdir -p target/bench
     exec target/debug/ferry-bench run --quick \
         --out target/bench/BENCHMARKS.md \

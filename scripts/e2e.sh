@@ -7,8 +7,7 @@ cd "$(dirname "$0")/.."
 
 scripts/debian-package.sh /usr/bin/chromium chromium
 scripts/build-frontend.sh
-# The features of the test suite's build (scripts/test.sh), so its binary is reused as it is.
-cargo build --locked --quiet --all-features --bin ferry-local
+scripts/build-debug.sh
 export FERRY_LOCAL_BIN="$PWD/target/debug/ferry-local"
 
 cd frontend

@@ -32,7 +32,7 @@ rate_limits=${SCHEMATHESIS_RATE_LIMITS:-sign-in=100000/min,request-code=100000/m
 
 venv=$(scripts/tools-venv.sh)
 echo "== building ferry-local" >&2
-CARGO_TARGET_DIR="$root/target" cargo build --quiet -p ferry-local --locked
+CARGO_TARGET_DIR="$root/target" scripts/build-debug.sh
 bin="$root/target/debug/ferry-local"
 
 work=$(mktemp -d)

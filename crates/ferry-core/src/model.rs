@@ -74,6 +74,8 @@ pub enum RejectReason {
     ProcessingFailed,
     /// The malware scan (when one is configured) found something.
     Malware,
+    /// Its drop-folder file was taken away before Ferry could copy it.
+    Withdrawn,
 }
 
 impl RejectReason {
@@ -87,6 +89,7 @@ impl RejectReason {
             Self::Empty => "empty",
             Self::ProcessingFailed => "processing_failed",
             Self::Malware => "malware",
+            Self::Withdrawn => "withdrawn",
         }
     }
 
@@ -100,6 +103,7 @@ impl RejectReason {
             Self::Empty => "the file is empty",
             Self::ProcessingFailed => "the file could not be checked; please send it again",
             Self::Malware => "a virus scan found malware in the file",
+            Self::Withdrawn => "the file was taken out of the drop folder before it could be sent",
         }
     }
 }
@@ -439,6 +443,7 @@ pub(crate) mod tests {
             Empty,
             ProcessingFailed,
             Malware,
+            Withdrawn,
         ] {
             assert_eq!(serde_json::to_value(reason).unwrap(), reason.code());
         }

@@ -20,7 +20,8 @@ export type RejectReason =
   | 'too_large'
   | 'empty'
   | 'processing_failed'
-  | 'malware';
+  | 'malware'
+  | 'withdrawn';
 export type RecipientStatus = 'pending' | 'notified' | 'verified' | 'received';
 export type Engine = 'native' | 'textract' | 'none';
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';

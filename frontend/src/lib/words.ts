@@ -22,6 +22,7 @@ export const REJECT_REASONS: Record<RejectReason, string> = {
   empty: 'The file is empty.',
   processing_failed: 'Ferry could not check this file. Please send it again.',
   malware: 'A virus scan found malware in the file.',
+  withdrawn: 'The file was taken out of the drop folder before Ferry could send it.',
 };
 
 /**

@@ -23,8 +23,9 @@ impl Ferry {
                 };
                 // Bytes nobody could check must not be handed on, nor kept.
                 self.ports.store.delete(key).await?;
-                self.settle_document(tid, did, "document.rejected", |t| {
-                    t.reject_upload(did, RejectReason::ProcessingFailed, None, None)
+                let reason = RejectReason::ProcessingFailed;
+                self.settle_document(tid, did, "document.rejected", reason.code(), |t| {
+                    t.reject_upload(did, reason, None, None)
                 })
                 .await
             }
@@ -34,9 +35,13 @@ impl Ferry {
             } => {
                 // The bytes were validated: the recipient still gets them, without a preview.
                 let did = *document_id;
-                self.settle_document(*transfer_id, did, "document.ready", |t| {
-                    t.mark_ready(did, Engine::None, None, None, false)
-                })
+                self.settle_document(
+                    *transfer_id,
+                    did,
+                    "document.ready",
+                    "processing_failed",
+                    |t| t.mark_ready(did, Engine::None, None, None, false),
+                )
                 .await
             }
             other => {
@@ -53,11 +58,14 @@ impl Ferry {
         }
     }
 
-    async fn settle_document(
+    /// Applies `change` to one document and, when it changed anything, audits it as a failure
+    /// and moves the transfer on.
+    pub(super) async fn settle_document(
         &self,
         tid: TransferId,
         did: DocumentId,
         action: &str,
+        detail: &str,
         mut change: impl FnMut(&mut crate::model::Transfer) -> Progress,
     ) -> Result<()> {
         if self.ports.catalog.get_transfer(tid).await?.is_none() {
@@ -78,7 +86,7 @@ impl Ferry {
                 AuditEvent::new("system", action, Outcome::Failure, self.now())
                     .transfer(tid)
                     .document(did)
-                    .detail("processing_failed"),
+                    .detail(detail),
             )
             .await;
         }

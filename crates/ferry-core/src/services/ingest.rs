@@ -11,9 +11,9 @@ use super::transfers::{NewFile, NewTransfer, Origin};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::AuthUser;
 use crate::error::{Error, Result};
-use crate::ids::{TransferId, UserId};
+use crate::ids::{DocumentId, TransferId, UserId};
 use crate::inbox::{InboxPath, MAX_MANIFEST_BYTES, Manifest, ManifestFile};
-use crate::model::{DocumentStatus, DropFolder, Transfer, User};
+use crate::model::{DocumentStatus, DropFolder, RejectReason, Transfer, User};
 use crate::ports::{InboxEntry, OutgoingMail, object_key};
 use crate::values::{ContentMd5, EmailAddress, Role, clean_text};
 use futures_util::StreamExt;
@@ -253,7 +253,9 @@ impl Ferry {
     ) -> Result<()> {
         for (doc, file_key) in transfer.documents.iter().zip(&files) {
             let Some(file) = self.ports.inbox.head(file_key).await? else {
-                // Handed over by an earlier run that stopped before it was done.
+                if doc.status == DocumentStatus::AwaitingUpload {
+                    self.settle_vanished(transfer.id, doc.id).await?;
+                }
                 continue;
             };
             if doc.status == DocumentStatus::AwaitingUpload {
@@ -281,6 +283,27 @@ impl Ferry {
         )
         .await;
         Ok(())
+    }
+
+    /// A document's file gone from the folder was either handed over by an earlier run (the
+    /// store has it, and its own event validates it) or taken away before it could be: then the
+    /// document is rejected now, not left waiting until the transfer expires.
+    async fn settle_vanished(&self, tid: TransferId, did: DocumentId) -> Result<()> {
+        if self
+            .ports
+            .store
+            .size(&object_key(tid, did))
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        tracing::info!(transfer_id = %tid, document_id = %did, "drop-folder file withdrawn");
+        let reason = RejectReason::Withdrawn;
+        self.settle_document(tid, did, "document.rejected", reason.code(), |t| {
+            t.reject_upload(did, reason, None, None)
+        })
+        .await
     }
 
     /// A file written again since it was read is a new file: its own event sends it.

@@ -195,6 +195,51 @@ async fn a_manifest_replayed_after_a_partial_run_finishes_the_same_transfer() {
 }
 
 #[tokio::test]
+async fn a_file_taken_away_before_it_was_copied_is_rejected_not_left_waiting() {
+    let h = Harness::new();
+    let dora = h.member("dora@example.org").await;
+    let folder = format!("inbox/{}/batch", dora.id);
+    h.inbox.put(&format!("{folder}/figures.txt"), TEXT.to_vec());
+    let logo = format!("{folder}/logo.png");
+    h.inbox.put(&logo, PNG.to_vec());
+    let manifest = format!("{folder}/go.ferry.json");
+    h.inbox.put(
+        &manifest,
+        br#"{"recipients": ["bob@example.com"]}"#.to_vec(),
+    );
+    let event = Job::ObjectCreated { key: manifest };
+    // The first run hands over the first file and stops; then the second file is taken away.
+    h.inbox.fail_removals_after(Some(0));
+    assert!(h.ferry.handle_job(&event).await.is_err());
+    h.inbox.fail_removals_after(None);
+    h.ferry.ports.inbox.remove(&logo).await.unwrap();
+
+    h.ferry.handle_job(&event).await.unwrap();
+    h.drain().await;
+    let [t] = &h.transfers().await[..] else {
+        panic!("one transfer")
+    };
+    let statuses: Vec<_> = t.documents.iter().map(|d| (d.status, d.reason)).collect();
+    assert_eq!(
+        statuses,
+        [
+            (DocumentStatus::Ready, None),
+            (DocumentStatus::Rejected, Some(RejectReason::Withdrawn))
+        ]
+    );
+    assert_eq!(t.status, TransferStatus::Sent, "the rest is sent at once");
+    assert_eq!(h.mails_to("bob@example.com").len(), 1);
+    let receipt = h.mails_to("dora@example.org");
+    assert!(
+        receipt
+            .iter()
+            .any(|m| m.text.contains("taken out of the drop folder")),
+        "{receipt:?}"
+    );
+    assert!(h.inbox.keys().is_empty(), "{:?}", h.inbox.keys());
+}
+
+#[tokio::test]
 async fn a_file_written_again_while_its_batch_is_sent_is_not_removed_unsent() {
     let h = Harness::new();
     let dora = h.member("dora@example.org").await;

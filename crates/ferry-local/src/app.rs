@@ -182,7 +182,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             users.clone(),
             clients.clone(),
         )?
-        .with_rate_limiter(limiter.clone()),
+        .with_rate_limiter(limiter.clone())
+        .with_audit(adapters.catalog.clone()),
     );
 
     let mut settings = Settings::new(public_url.clone());

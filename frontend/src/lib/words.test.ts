@@ -55,4 +55,16 @@ describe('describeEvent', () => {
       'Ferry emailed the link to bob@example.com',
     );
   });
+
+  it('tells sign-ins apart without a transfer', () => {
+    expect(describeEvent(event('user.signed_in', 'user:erin-id', 'portal, password'))).toBe(
+      'A user signed in (portal, password)',
+    );
+    expect(describeEvent(event('user.sign_in_failed', 'anonymous', 'portal, password: no such account'))).toBe(
+      'Someone could not sign in (portal, password: no such account)',
+    );
+    expect(describeEvent(event('user.two_step_enabled', 'user:erin-id'), { myId: 'erin-id' })).toBe(
+      'You turned on two-step sign-in',
+    );
+  });
 });

@@ -185,6 +185,24 @@ function eventSentence(
       return `${who} changed a user`;
     case 'user.deleted':
       return `${who} deleted a user`;
+    case 'user.signed_in':
+      return `${who} signed in (${detail})`;
+    case 'user.sign_in_failed':
+      return `${who} could not sign in (${detail})`;
+    case 'user.password_changed':
+      return `${who} changed their password`;
+    case 'user.two_step_enabled':
+      return `${who} turned on two-step sign-in`;
+    case 'client.created':
+      return `${who} created a machine client`;
+    case 'client.deleted':
+      return `${who} deleted a machine client`;
+    case 'drop_folder.updated':
+      return `${who} changed their drop folder`;
+    case 'drop_folder.ingested':
+      return `Ferry took ${detail || 'the files'} from the drop folder`;
+    case 'drop_folder.refused':
+      return `Ferry refused what arrived in a drop folder: ${detail}`;
     case 'job.abandoned':
       return 'Ferry gave up on a background task after several attempts';
     default:

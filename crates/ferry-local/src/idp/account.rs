@@ -4,6 +4,7 @@
 
 use super::ephemeral::random_handle;
 use super::params::Params;
+use super::trail::Way;
 use super::{LocalIdp, pages};
 use crate::users::{TotpEnrollment, password_problem};
 use axum::body::Bytes;
@@ -130,7 +131,11 @@ pub(super) async fn login(
     }
     let user = match idp.users.verify_password(email, password).await {
         Ok(Some(user)) => user,
-        Ok(None) => return login_page(StatusCode::UNAUTHORIZED, email, Some(BAD_LOGIN)),
+        Ok(None) => {
+            idp.record_wrong_password(email, Way::AccountPage, ip.as_deref())
+                .await;
+            return login_page(StatusCode::UNAUTHORIZED, email, Some(BAD_LOGIN));
+        }
         Err(e) => return pages::unexpected(e),
     };
     match idp.users.totp_enabled(&user.id).await {
@@ -145,7 +150,11 @@ pub(super) async fn login(
             };
             match idp.users.check_totp(&user.id, code).await {
                 Ok(true) => {}
-                Ok(false) => return login_page(StatusCode::UNAUTHORIZED, email, Some(BAD_LOGIN)),
+                Ok(false) => {
+                    idp.record_wrong_code(&user.id, Way::AccountPage, ip.as_deref())
+                        .await;
+                    return login_page(StatusCode::UNAUTHORIZED, email, Some(BAD_LOGIN));
+                }
                 Err(e) => return pages::unexpected(e),
             }
         }
@@ -157,6 +166,8 @@ pub(super) async fn login(
         csrf: random_handle(),
     });
     tracing::info!(user = %user.id, "signed in to the account page");
+    idp.record_sign_in(&user, Way::AccountPage, ip.as_deref())
+        .await;
     let mut response = pages::redirect("/oidc/account");
     let max_age = idp.sessions.ttl().as_secs();
     response
@@ -244,6 +255,7 @@ pub(super) async fn start_totp(
 /// `POST /oidc/account/totp/confirm`.
 pub(super) async fn confirm_totp(
     State(idp): State<Arc<LocalIdp>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -260,6 +272,8 @@ pub(super) async fn confirm_totp(
     match idp.users.confirm_totp(&user.id, code).await {
         Ok(true) => {
             tracing::info!(user = %user.id, "two-step sign-in turned on");
+            idp.record_account_change(&user, "user.two_step_enabled", ip.as_deref())
+                .await;
             account_page(
                 &idp,
                 StatusCode::OK,
@@ -287,6 +301,7 @@ pub(super) async fn confirm_totp(
 /// `POST /oidc/account/password`: the current password, then the new one.
 pub(super) async fn change_password(
     State(idp): State<Arc<LocalIdp>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -331,6 +346,8 @@ pub(super) async fn change_password(
     idp.sessions
         .retain(|other, s| s.user != user.id || other == sid);
     tracing::info!(user = %user.id, "password changed");
+    idp.record_account_change(&user, "user.password_changed", ip.as_deref())
+        .await;
     let note = Some(Ok("Your password is changed. Other sign-ins were ended."));
     account_page(&idp, StatusCode::OK, &user, &session, note).await
 }

@@ -3,6 +3,7 @@
 //! its exact redirect URI are known good, nothing is ever sent to the redirect URI.
 
 use super::params::Params;
+use super::trail::Way;
 use super::{CLIENT_ID, LocalIdp, pages};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -323,6 +324,8 @@ pub(super) async fn login(
         Ok(Some(user)) => user,
         Ok(None) => {
             tracing::info!("a sign-in was refused");
+            idp.record_wrong_password(email, Way::Portal, ip.as_deref())
+                .await;
             return login_page(StatusCode::UNAUTHORIZED, &request, email, Some(BAD_LOGIN));
         }
         Err(e) => return pages::unexpected(e),
@@ -336,7 +339,10 @@ pub(super) async fn login(
             });
             otp_page(StatusCode::OK, &ticket, None)
         }
-        Ok(false) => issue_code(&idp, &user, request),
+        Ok(false) => {
+            idp.record_sign_in(&user, Way::Portal, ip.as_deref()).await;
+            issue_code(&idp, &user, request)
+        }
         Err(e) => pages::unexpected(e),
     }
 }
@@ -378,7 +384,12 @@ pub(super) async fn otp(
         return start_over(&idp, "Too many wrong codes.");
     }
     let code = params.get("otp").unwrap_or_default();
-    match idp.users.check_totp(&ticket.user, code).await {
+    let checked = idp.users.check_totp(&ticket.user, code).await;
+    if let Ok(false) = checked {
+        idp.record_wrong_code(&ticket.user, Way::PortalWithCode, ip.as_deref())
+            .await;
+    }
+    match checked {
         Ok(true) => {}
         Ok(false) if ticket.attempts >= MAX_OTP_ATTEMPTS => {
             idp.tickets.remove(handle);
@@ -399,7 +410,11 @@ pub(super) async fn otp(
         return start_over(&idp, "This sign-in took too long or was already used.");
     }
     match idp.enabled_user(&ticket.user).await {
-        Ok(Some(user)) => issue_code(&idp, &user, ticket.request),
+        Ok(Some(user)) => {
+            idp.record_sign_in(&user, Way::PortalWithCode, ip.as_deref())
+                .await;
+            issue_code(&idp, &user, ticket.request)
+        }
         Ok(None) => start_over(&idp, BAD_LOGIN),
         Err(e) => pages::unexpected(e),
     }

@@ -14,6 +14,7 @@ mod machine;
 mod pages;
 mod params;
 mod token;
+mod trail;
 
 #[cfg(test)]
 mod tests;
@@ -31,7 +32,7 @@ use ferry_core::auth::jwks::JwksFetcher;
 use ferry_core::ids::UserId;
 use ferry_core::limits::{Action, RateLimiter, Subject};
 use ferry_core::model::User;
-use ferry_core::ports::UserDirectory;
+use ferry_core::ports::{Catalog, UserDirectory};
 use jsonwebtoken::jwk::JwkSet;
 use keys::SigningKey;
 use std::path::Path;
@@ -63,6 +64,7 @@ pub struct LocalIdp {
     tickets: Ephemeral<authorize::LoginTicket>,
     sessions: Ephemeral<account::Session>,
     limiter: Option<Arc<dyn RateLimiter>>,
+    audit: Option<Arc<dyn Catalog>>,
 }
 
 /// Our own keys, straight from memory: the API verifies local tokens without an HTTP round trip.
@@ -102,12 +104,19 @@ impl LocalIdp {
             tickets: Ephemeral::new(TICKET_TTL, MAX_ENTRIES),
             sessions: Ephemeral::new(SESSION_TTL, MAX_ENTRIES),
             limiter: None,
+            audit: None,
         })
     }
 
     /// Counts sign-in attempts (password and one-time code) per address and per account.
     pub fn with_rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
         self.limiter = Some(limiter);
+        self
+    }
+
+    /// Writes sign-ins, refused ones and account changes to the audit trail.
+    pub fn with_audit(mut self, catalog: Arc<dyn Catalog>) -> Self {
+        self.audit = Some(catalog);
         self
     }
 

@@ -265,6 +265,59 @@ async fn totp_enrollment_on_the_account_page_adds_an_otp_step_to_sign_in() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["email"], "erin@example.org");
+
+    // Each step is in the audit trail, newest first, with where it came from and never what
+    // was typed.
+    let typed = "typed-in-the-wrong-field";
+    assert_eq!(
+        app.login(typed, "erin@example.org-password-123")
+            .await
+            .unwrap_err(),
+        StatusCode::UNAUTHORIZED
+    );
+    let erin = me["id"].as_str().unwrap();
+    let (status, trail) = app
+        .get(&format!("/api/v1/admin/audit?actor=user:{erin}"), &admin)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{trail}");
+    let steps: Vec<(&str, &str, &str)> = trail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] != "user.created")
+        .map(|e| {
+            assert!(e["source_ip"].is_string(), "{e}");
+            (
+                e["action"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+                e["detail"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (
+                "user.signed_in",
+                "success",
+                "portal, password and one-time code"
+            ),
+            (
+                "user.sign_in_failed",
+                "denied",
+                "portal, password and one-time code: wrong one-time code"
+            ),
+            ("user.two_step_enabled", "success", "account page"),
+            ("user.signed_in", "success", "account page"),
+            ("user.signed_in", "success", "portal, password"),
+        ]
+    );
+    let (_, everyone) = app.get("/api/v1/admin/audit?limit=5", &admin).await;
+    let newest = &everyone["events"][0];
+    assert_eq!(newest["action"], "user.sign_in_failed");
+    assert_eq!(newest["actor"], "anonymous");
+    assert_eq!(newest["detail"], "portal, password: no such account");
+    assert!(!everyone.to_string().contains(typed));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,8 @@ use std::time::{Duration, SystemTime};
 
 pub const SENT: &str = ".sent";
 pub const FAILED: &str = ".failed";
+/// An empty file is usually one about to be written; one left empty this long never will be.
+const EMPTY_FOR: Duration = Duration::from_secs(10 * 60);
 
 pub struct WatchRequest {
     pub dir: PathBuf,
@@ -61,6 +63,31 @@ async fn settled_files(dir: &Path, settle: Duration) -> anyhow::Result<Vec<PathB
         .filter(|(path, seen)| seen.0 > 0 && after.get(path) == Some(seen))
         .map(|(path, _)| path)
         .collect())
+}
+
+/// Empty files untouched for [`EMPTY_FOR`] go to `.failed/`: Ferry would reject them, and left
+/// where they are nobody would notice. Returns how many.
+fn set_aside_stale_empty_files(dir: &Path, progress: &Progress) -> anyhow::Result<usize> {
+    let now = SystemTime::now();
+    let stale: Vec<PathBuf> = snapshot(dir)?
+        .into_iter()
+        .filter(|(_, (size, modified))| {
+            *size == 0
+                && modified
+                    .and_then(|m| now.duration_since(m).ok())
+                    .is_some_and(|age| age >= EMPTY_FOR)
+        })
+        .map(|(path, _)| path)
+        .collect();
+    let reason = format!(
+        "empty: the file has no bytes and did not change for {} minutes",
+        EMPTY_FOR.as_secs() / 60
+    );
+    for file in &stale {
+        let moved = move_into(file, &dir.join(FAILED), Some(&reason))?;
+        progress.note(&format!("{} -> {}", file.display(), moved.display()));
+    }
+    Ok(stale.len())
 }
 
 /// `dir/NAME`, or `dir/NAME.1`, `.2`… when a file of that name was moved there before.
@@ -165,6 +192,7 @@ pub async fn watch(
 ) -> anyhow::Result<usize> {
     let mut failed = 0;
     loop {
+        failed += set_aside_stale_empty_files(&request.dir, progress)?;
         let files = settled_files(&request.dir, request.settle).await?;
         if !files.is_empty() {
             match send_batch(api, sender, request, files, progress).await {

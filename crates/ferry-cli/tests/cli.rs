@@ -467,6 +467,12 @@ fn watch_once_sends_a_directory_and_files_each_file_by_its_outcome() {
     )
     .unwrap();
     std::fs::write(drop.join(".hidden"), b"not for sending").unwrap();
+    // An empty file may be about to be written; one left empty for an hour never will be.
+    std::fs::write(drop.join("about-to-be-written.csv"), b"").unwrap();
+    std::fs::File::create(drop.join("forgotten.csv"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
 
     let watch_once = [
         "watch",
@@ -481,7 +487,7 @@ fn watch_once_sends_a_directory_and_files_each_file_by_its_outcome() {
     assert_eq!(
         out.status.code(),
         Some(4),
-        "one file failed: {}",
+        "two files failed: {}",
         text(&out.stderr)
     );
     let sent = drop.join(".sent");
@@ -492,6 +498,9 @@ fn watch_once_sends_a_directory_and_files_each_file_by_its_outcome() {
     let reason = std::fs::read_to_string(failed.join("setup.exe.reason.txt")).unwrap();
     assert!(reason.contains("type_not_allowed"), "{reason}");
     assert!(drop.join(".hidden").is_file(), "hidden files stay");
+    assert!(drop.join("about-to-be-written.csv").is_file());
+    let reason = std::fs::read_to_string(failed.join("forgotten.csv.reason.txt")).unwrap();
+    assert!(reason.starts_with("empty: "), "{reason}");
     assert!(!drop.join("figures.csv").exists());
 
     // One transfer for the batch; nothing left to send the next time.

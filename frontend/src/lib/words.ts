@@ -103,6 +103,7 @@ export function deliveryStatus(d: Delivery): { label: string; tone: Tone; text: 
 export function actorName(actor: string, transfer: Pick<Transfer, 'sender'> | null, myId: string | null): string {
   if (actor === 'system') return 'Ferry';
   if (actor === 'anonymous') return 'Someone';
+  if (actor === 'operator:shell') return 'The operator';
   if (actor.startsWith('recipient:')) return actor.slice('recipient:'.length);
   if (actor.startsWith('user:')) {
     const id = actor.slice('user:'.length);

@@ -40,6 +40,21 @@ impl Harness {
             .unwrap();
     }
 
+    /// `figures.txt` and `logo.png` in `inbox/{owner}/batch/` with a manifest to bob, but no
+    /// event yet: the manifest's event and the folder.
+    fn batch_of_two(&self, owner: &User) -> (Job, String) {
+        let folder = format!("inbox/{}/batch", owner.id);
+        self.inbox
+            .put(&format!("{folder}/figures.txt"), TEXT.to_vec());
+        self.inbox.put(&format!("{folder}/logo.png"), PNG.to_vec());
+        let manifest = format!("{folder}/go.ferry.json");
+        self.inbox.put(
+            &manifest,
+            br#"{"recipients": ["bob@example.com"]}"#.to_vec(),
+        );
+        (Job::ObjectCreated { key: manifest }, folder)
+    }
+
     async fn transfers(&self) -> Vec<Transfer> {
         let mut all = vec![];
         for id in self.catalog.transfer_ids() {
@@ -161,15 +176,7 @@ async fn a_replayed_event_makes_no_second_transfer() {
 async fn a_manifest_replayed_after_a_partial_run_finishes_the_same_transfer() {
     let h = Harness::new();
     let dora = h.member("dora@example.org").await;
-    let folder = format!("inbox/{}/batch", dora.id);
-    h.inbox.put(&format!("{folder}/figures.txt"), TEXT.to_vec());
-    h.inbox.put(&format!("{folder}/logo.png"), PNG.to_vec());
-    let manifest = format!("{folder}/go.ferry.json");
-    h.inbox.put(
-        &manifest,
-        br#"{"recipients": ["bob@example.com"]}"#.to_vec(),
-    );
-    let event = Job::ObjectCreated { key: manifest };
+    let (event, _) = h.batch_of_two(&dora);
     // The first run hands over and removes the first file, then stops.
     h.inbox.fail_removals_after(Some(1));
     assert!(h.ferry.handle_job(&event).await.is_err());
@@ -198,21 +205,17 @@ async fn a_manifest_replayed_after_a_partial_run_finishes_the_same_transfer() {
 async fn a_file_taken_away_before_it_was_copied_is_rejected_not_left_waiting() {
     let h = Harness::new();
     let dora = h.member("dora@example.org").await;
-    let folder = format!("inbox/{}/batch", dora.id);
-    h.inbox.put(&format!("{folder}/figures.txt"), TEXT.to_vec());
-    let logo = format!("{folder}/logo.png");
-    h.inbox.put(&logo, PNG.to_vec());
-    let manifest = format!("{folder}/go.ferry.json");
-    h.inbox.put(
-        &manifest,
-        br#"{"recipients": ["bob@example.com"]}"#.to_vec(),
-    );
-    let event = Job::ObjectCreated { key: manifest };
+    let (event, folder) = h.batch_of_two(&dora);
     // The first run hands over the first file and stops; then the second file is taken away.
     h.inbox.fail_removals_after(Some(0));
     assert!(h.ferry.handle_job(&event).await.is_err());
     h.inbox.fail_removals_after(None);
-    h.ferry.ports.inbox.remove(&logo).await.unwrap();
+    h.ferry
+        .ports
+        .inbox
+        .remove(&format!("{folder}/logo.png"))
+        .await
+        .unwrap();
 
     h.ferry.handle_job(&event).await.unwrap();
     h.drain().await;

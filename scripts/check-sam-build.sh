@@ -37,7 +37,7 @@ class Loader(yaml.SafeLoader):
 Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
 template = yaml.load(open("template.yaml"), Loader=Loader)
 for name, resource in template["Resources"].items():
-    if resource["Type"] == "AWS::Serverless::Function":
+    if resource["Type"] in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
         print(name)
 PY
 ); do

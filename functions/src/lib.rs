@@ -11,6 +11,7 @@ pub mod events;
 pub mod http;
 pub mod jobs;
 pub mod jwks;
+pub mod sign_ins;
 pub mod wiring;
 
 use aws_config::SdkConfig;
@@ -20,6 +21,35 @@ use ferry_core::services::Ferry;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
 use wiring::Role;
+
+/// Cognito's post-authentication trigger: sign-ins into the audit trail. It needs the table
+/// only, and is given nothing else: the user pool that calls it cannot be named in its
+/// configuration without a circular reference in the template.
+pub async fn record_sign_ins() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let table = match std::env::var("TABLE_NAME") {
+        Ok(table) if !table.trim().is_empty() => table,
+        _ => {
+            let e = anyhow::anyhow!("the environment variable TABLE_NAME is not set");
+            tracing::error!(error = format!("{e:#}"), "the function cannot start");
+            report_init_error(&e).await;
+            return Err(e.into());
+        }
+    };
+    let sdk = wiring::sdk_config().await;
+    let catalog = Arc::new(ferry_aws::dynamodb::DynamoCatalog::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        table.trim(),
+    ));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        let catalog = catalog.clone();
+        async move {
+            sign_ins::record(catalog.as_ref(), &event.payload).await;
+            Ok::<_, Error>(event.payload)
+        }
+    }))
+    .await
+}
 
 async fn init(role: Role) -> Result<(Environment, SdkConfig, Arc<Ferry>), Error> {
     lambda_runtime::tracing::init_default_subscriber();

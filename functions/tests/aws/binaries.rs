@@ -140,6 +140,46 @@ async fn the_worker_functions_start_and_the_schedule_runs_the_sweep() {
 }
 
 #[tokio::test]
+async fn the_sign_in_trigger_records_the_sign_in_and_never_fails_one() {
+    use ferry_core::audit::AuditQuery;
+    use ferry_core::ports::Catalog;
+    let stack = Stack::create(&TestIssuer::start().await).await;
+    // What the template gives this function: the table, nothing of the pool.
+    let vars: BTreeMap<String, String> = stack
+        .vars
+        .iter()
+        .filter(|(name, _)| name.starts_with("AWS_") || *name == "TABLE_NAME")
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    let runtime = RuntimeApi::start().await;
+    let _function = start(env!("CARGO_BIN_EXE_sign-in-trail"), &runtime, &vars);
+
+    let event = fixture("cognito-post-authentication.json");
+    assert_eq!(response(runtime.invoke(event.clone()).await), event);
+    // Whatever Cognito sends that is not a sign-in, the sign-in is not failed by it.
+    let odd = json!({"triggerSource": "PostAuthentication_Authentication"});
+    assert_eq!(response(runtime.invoke(odd.clone()).await), odd);
+
+    let catalog = ferry_aws::dynamodb::DynamoCatalog::new(
+        aws_sdk_dynamodb::Client::new(&ferry_moto::sdk_config().await),
+        &stack.vars["TABLE_NAME"],
+    );
+    let trail = catalog
+        .query_audit(&AuditQuery {
+            actor: Some("user:0b7e5a60-3f7c-4d1e-9d41-6d1a5f0c9e21".into()),
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    let [signed_in] = &trail.events[..] else {
+        panic!("one event: {:?}", trail.events)
+    };
+    assert_eq!(signed_in.action, "user.signed_in");
+    assert_eq!(signed_in.detail.as_deref(), Some("Cognito sign-in"));
+}
+
+#[tokio::test]
 async fn a_function_missing_its_configuration_reports_an_init_error() {
     let stack = Stack::create(&TestIssuer::start().await).await;
     let mut vars = stack.vars.clone();

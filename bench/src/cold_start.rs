@@ -109,6 +109,15 @@ fn batch(answer: &Value) -> anyhow::Result<()> {
     }
 }
 
+/// A Cognito trigger answers with the event it was given.
+fn cognito_event(answer: &Value) -> anyhow::Result<()> {
+    if answer.get("triggerSource").is_some() {
+        Ok(())
+    } else {
+        bail!("not the trigger's event: {answer}")
+    }
+}
+
 fn sweep(answer: &Value) -> anyhow::Result<()> {
     if answer.get("expired").is_some() {
         Ok(())
@@ -336,6 +345,12 @@ pub async fn run(setup: &Setup) -> anyhow::Result<Section> {
             fixture(repo, "eventbridge-schedule.json")?,
             sweep,
             "the schedule's sweep: one DynamoDB query",
+        )?,
+        rust(
+            "sign-in-trail",
+            fixture(repo, "cognito-post-authentication.json")?,
+            cognito_event,
+            "Cognito's post-authentication trigger: one audit event written to DynamoDB",
         )?,
     ];
     let mut python_vars = lambda_vars("presign-python", &home);

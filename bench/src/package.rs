@@ -5,7 +5,7 @@ use crate::report::{Figure, Row, Section, Unit};
 use std::io::Write;
 use zip::write::SimpleFileOptions;
 
-pub const FUNCTIONS: [&str; 7] = [
+pub const FUNCTIONS: [&str; 8] = [
     "presign-upload",
     "recipient-access",
     "admin-users",
@@ -13,6 +13,7 @@ pub const FUNCTIONS: [&str; 7] = [
     "textract-worker",
     "notify-target",
     "transfer-and-purge",
+    "sign-in-trail",
 ];
 
 /// The size of a deflated ZIP holding `bootstrap` alone, in bytes.

@@ -31,9 +31,7 @@ pub async fn record_sign_ins() -> Result<(), Error> {
         Ok(table) if !table.trim().is_empty() => table,
         _ => {
             let e = anyhow::anyhow!("the environment variable TABLE_NAME is not set");
-            tracing::error!(error = format!("{e:#}"), "the function cannot start");
-            report_init_error(&e).await;
-            return Err(e.into());
+            return Err(cannot_start(e).await);
         }
     };
     let sdk = wiring::sdk_config().await;
@@ -61,12 +59,15 @@ async fn init(role: Role) -> Result<(Environment, SdkConfig, Arc<Ferry>), Error>
     };
     match wired.await {
         Ok(wired) => Ok(wired),
-        Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "the function cannot start");
-            report_init_error(&e).await;
-            Err(e.into())
-        }
+        Err(e) => Err(cannot_start(e).await),
     }
+}
+
+/// Logs why the function cannot start and tells Lambda; the error ends the process.
+async fn cannot_start(error: anyhow::Error) -> Error {
+    tracing::error!(error = format!("{error:#}"), "the function cannot start");
+    report_init_error(&error).await;
+    error.into()
 }
 
 /// Tells Lambda why the function could not start, so the reason shows where the invocation

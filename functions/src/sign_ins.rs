@@ -8,11 +8,12 @@ use chrono::{DateTime, Utc};
 use ferry_core::audit::{AuditEvent, Outcome};
 use ferry_core::ids::UserId;
 use ferry_core::ports::Catalog;
+use serde::Deserialize;
 use serde_json::Value;
 
 /// The audit event of one post-authentication event, or why there is none.
 pub fn sign_in_event(event: &Value, at: DateTime<Utc>) -> Result<AuditEvent, String> {
-    let event: CognitoEventUserPoolsPostAuthentication = serde_json::from_value(event.clone())
+    let event = CognitoEventUserPoolsPostAuthentication::deserialize(event)
         .map_err(|e| format!("not a post-authentication event: {e}"))?;
     let user = event
         .request

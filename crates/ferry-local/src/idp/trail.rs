@@ -40,6 +40,10 @@ impl LocalIdp {
 
     /// A password refused for `email`: attributed to the account when there is one.
     pub(super) async fn record_wrong_password(&self, email: &str, way: Way, ip: Option<&str>) {
+        if self.audit.is_none() {
+            // Nothing to attribute the attempt to: no lookup.
+            return;
+        }
         let account = match EmailAddress::parse(email) {
             Ok(email) => self.users.find_by_email(&email).await.ok().flatten(),
             Err(_) => None,
